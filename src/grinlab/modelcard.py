@@ -1,0 +1,77 @@
+"""Model cards: the JSON that travels with every ONNX file.
+
+Inference builds its preprocessing from the card and reads class names from it; nothing about a
+model is hard-coded elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import GrinlabError
+from .preprocess import Preprocessing
+
+CARD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    name: str
+    task: str
+    labels: tuple[str, ...]
+    preprocessing: Preprocessing
+    architecture: str = ""
+    params: int = 0
+    onnx_file: str = ""
+    sha256: str = ""
+    dataset: dict = field(default_factory=dict)  # name, path, split protocol, counts
+    metrics: dict = field(default_factory=dict)  # split -> {accuracy, macro_f1, ...}
+    command: str = ""  # the exact command that produced the model
+    created: str = ""
+    notes: str = ""
+    version: int = CARD_VERSION
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["labels"] = list(self.labels)
+        d["preprocessing"] = self.preprocessing.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "model card") -> ModelCard:
+        try:
+            d = dict(d)
+            d["labels"] = tuple(d["labels"])
+            d["preprocessing"] = Preprocessing.from_dict(d["preprocessing"])
+            known = set(cls.__dataclass_fields__)
+            return cls(**{k: v for k, v in d.items() if k in known})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GrinlabError(f"{source}: not a valid grinlab model card ({exc}); re-export the model") from exc
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> ModelCard:
+        path = Path(path)
+        if not path.is_file():
+            raise GrinlabError(f"{path}: model card not found; every .onnx model needs its .json card beside it")
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise GrinlabError(f"{path}: model card is not valid JSON ({exc})") from exc
+        return cls.from_dict(data, source=str(path))
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

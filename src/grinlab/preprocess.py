@@ -1,0 +1,100 @@
+"""Face-crop preprocessing shared by training and inference.
+
+Both sides build it from the same ``Preprocessing`` spec (stored in the model card), so a model
+sees exactly the same pixels at inference as it did in training.
+
+Images are numpy uint8 arrays as OpenCV decodes them: (H, W) grey or (H, W, 3) BGR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import cv2
+import numpy as np
+
+from .errors import GrinlabError
+
+NORMALIZATIONS = ("per_image", "mean_std", "unit")
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a face crop becomes a model input.
+
+    size: (height, width) of the model input in pixels.
+    channels: 1 (grey) or 3 (BGR, OpenCV order).
+    normalization: ``per_image`` (zero mean, unit std per image), ``mean_std`` (dataset mean/std
+        on [0, 1] pixels) or ``unit`` (pixels / 255).
+    """
+
+    size: tuple[int, int] = (48, 48)
+    channels: int = 1
+    normalization: str = "per_image"
+    mean: tuple[float, ...] = field(default=(0.5,))
+    std: tuple[float, ...] = field(default=(0.25,))
+
+    def __post_init__(self):
+        if self.channels not in (1, 3):
+            raise GrinlabError(f"channels must be 1 or 3, got {self.channels}")
+        if self.normalization not in NORMALIZATIONS:
+            raise GrinlabError(f"normalization must be one of {NORMALIZATIONS}, got {self.normalization!r}")
+        if len(self.size) != 2 or min(self.size) < 8:
+            raise GrinlabError(f"size must be (height, width) of at least 8 px, got {self.size}")
+        object.__setattr__(self, "size", tuple(int(s) for s in self.size))
+        object.__setattr__(self, "mean", tuple(float(m) for m in self.mean))
+        object.__setattr__(self, "std", tuple(float(s) for s in self.std))
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Preprocessing:
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+def convert_channels(image: np.ndarray, channels: int) -> np.ndarray:
+    """Return ``image`` as grey (H, W) or BGR (H, W, 3); accepts grey, BGR and BGRA."""
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if channels == 1:
+        return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+
+
+def fit_crop(image: np.ndarray, spec: Preprocessing) -> np.ndarray:
+    """Resize and colour-convert one face crop to the model's input size, still uint8."""
+    image = convert_channels(image, spec.channels)
+    h, w = spec.size
+    if image.shape[:2] != (h, w):
+        shrinking = image.shape[0] > h or image.shape[1] > w
+        image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    return image
+
+
+def normalize(batch: np.ndarray, spec: Preprocessing) -> np.ndarray:
+    """uint8 (N, H, W) or (N, H, W, C) -> float32 (N, C, H, W) normalised as the spec says."""
+    x = batch.astype(np.float32) / 255.0
+    if x.ndim == 3:
+        x = x[:, None]
+    else:
+        x = x.transpose(0, 3, 1, 2)
+    if spec.normalization == "per_image":
+        mean = x.mean(axis=(1, 2, 3), keepdims=True)
+        std = x.std(axis=(1, 2, 3), keepdims=True)
+        x = (x - mean) / np.maximum(std, 1e-3)
+    elif spec.normalization == "mean_std":
+        mean = np.asarray(spec.mean, np.float32).reshape(1, -1, 1, 1)
+        std = np.asarray(spec.std, np.float32).reshape(1, -1, 1, 1)
+        x = (x - mean) / std
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def to_model_input(crops: Sequence[np.ndarray], spec: Preprocessing) -> np.ndarray:
+    """Face crops of any size -> one float32 (N, C, H, W) batch ready for the network."""
+    if len(crops) == 0:
+        return np.zeros((0, spec.channels, *spec.size), np.float32)
+    return normalize(np.stack([fit_crop(c, spec) for c in crops]), spec)

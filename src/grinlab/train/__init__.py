@@ -1,0 +1,1 @@
+"""Training side of grinlab (needs the ``train`` extra: torch). Inference never imports this."""
