@@ -1,0 +1,80 @@
+"""FaceHack smile valence: ``train.csv`` (no header, ``image_id,label``) and ``images/<image_id>.jpg``.
+
+Labels are "NOT smile", "negative smile" and "positive smile" (matched ignoring case and spacing).
+Task "valence" keeps the three classes; task "smile" merges both smiles into "smile".
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import GrinlabError
+from ..labels import task_labels
+from .dataset import FaceDataset
+from .folder import read_images
+
+CSV_NAME = "train.csv"
+IMAGE_DIR = "images"
+# normalised csv label -> label per task
+LABELS = {
+    "not smile": {"valence": "no_smile", "smile": "no_smile"},
+    "negative smile": {"valence": "negative_smile", "smile": "smile"},
+    "positive smile": {"valence": "positive_smile", "smile": "smile"},
+}
+TASKS = ("valence", "smile")
+
+
+def _read_rows(csv_path: Path) -> list[tuple[int, str, str]]:
+    """(1-based row, image id, normalised label) for every non-empty line."""
+    rows = []
+    with open(csv_path, newline="", encoding="utf-8-sig") as f:
+        for n, fields in enumerate(csv.reader(f), start=1):
+            if not fields or not any(s.strip() for s in fields):
+                continue
+            if len(fields) != 2:
+                raise GrinlabError(
+                    f"{csv_path} row {n}: has {len(fields)} fields, expected 2 (image_id,label)"
+                )
+            image_id, label = fields[0].strip(), " ".join(fields[1].lower().split())
+            if label not in LABELS:
+                raise GrinlabError(
+                    f"{csv_path} row {n}: unknown label {fields[1]!r}; expected NOT smile, negative smile or positive smile"
+                )
+            rows.append((n, image_id, label))
+    return rows
+
+
+def load_facehack(root: str | os.PathLike, task: str = "valence") -> FaceDataset:
+    """Load the FaceHack train split (BGR face crops) for task "valence" or "smile"."""
+    root = Path(root)
+    if task not in TASKS:
+        raise GrinlabError(f"FaceHack supports tasks {TASKS}, got {task!r}")
+    classes = task_labels(task)
+    csv_path = root / CSV_NAME
+    if not csv_path.is_file() or not (root / IMAGE_DIR).is_dir():
+        raise GrinlabError(
+            f"{root} is not a FaceHack folder; expected {root}/{CSV_NAME} and {root}/{IMAGE_DIR}/<id>.jpg"
+        )
+    rows = _read_rows(csv_path)
+    if not rows:
+        raise GrinlabError(f"{csv_path} has no rows; expected lines 'image_id,label'")
+    paths = []
+    for n, image_id, _ in rows:
+        path = root / IMAGE_DIR / (image_id if Path(image_id).suffix else f"{image_id}.jpg")
+        if not path.is_file():
+            raise GrinlabError(f"{csv_path} row {n}: image {path} not found")
+        paths.append(path)
+    images, _ = read_images(paths, desc="reading FaceHack", where=[f"{csv_path} row {n}" for n, _, _ in rows])
+    labels = [classes.index(LABELS[label][task]) for _, _, label in rows]
+    return FaceDataset(
+        name="facehack",
+        task=task,
+        classes=classes,
+        images=images,
+        labels=np.asarray(labels, np.int64),
+        sources=[str(p) for p in paths],
+    )
