@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -69,3 +71,10 @@ def test_registry_misuse(tmp_path, smilesmiled_dir, fer2013_csv):
         load_dataset(other)
     with pytest.raises(GrinlabError, match="not found; expected a genki4k dataset"):
         load_dataset(tmp_path / "nowhere", fmt="genki4k")
+
+
+def test_loaders_do_not_import_torch():
+    code = (
+        "import sys, grinlab.data, grinlab.data.genki4k; assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
