@@ -1,0 +1,653 @@
+"""The trainer: one run folder per run, atomic checkpoints, exact resume.
+
+Run folder layout::
+
+    config.json          config, dataset summaries, model name/params, preprocessing, command line
+    metrics.jsonl        one JSON line per finished epoch
+    val_samples.npz      a few fitted uint8 val crops (the ONNX export checks parity on them)
+    checkpoints/last.pt  state after the last finished epoch (epoch 0 = before training)
+    checkpoints/best.pt  state of the best epoch by ``config.monitor``
+    results.json         val (and test) metrics of best.pt
+    report/              the evaluation report of the val set (report_test/ for test)
+
+Exact resume: augmentation is seeded by (seed, epoch, index), shuffling draws only from one
+torch.Generator, and last.pt holds every RNG state, so "k epochs, stop, resume" gives the same
+weights as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import shlex
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from ..data.dataset import FaceDataset
+from ..errors import GrinlabError
+from .config import TrainConfig
+from .torch_data import FaceTorchDataset, make_loader
+from .zoo import count_params, create_model
+
+log = logging.getLogger(__name__)
+
+RUN_OUTPUTS = (
+    "config.json",
+    "metrics.jsonl",
+    "val_samples.npz",
+    "results.json",
+    "checkpoints",
+    "report",
+    "report_test",
+)
+# Options that may differ when resuming a run (everything else must match the stored config).
+RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "evaluate", "evaluate_test", "patience"}
+N_PARITY_SAMPLES = 64
+
+
+def progress_enabled() -> bool:
+    return sys.stderr.isatty() and not os.environ.get("GRINLAB_NO_PROGRESS")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise GrinlabError("device cuda requested but torch sees no CUDA GPU; use --device cpu or auto")
+    return torch.device(name)
+
+
+def build_model(config: TrainConfig, num_classes: int, load_init: bool = True) -> nn.Module:
+    """The network of ``config``, initialised from ``config.seed``. With ``init_from`` it is a
+    transfer model (backbone weights loaded when ``load_init``; head replaced, part frozen)."""
+    torch.manual_seed(config.seed)
+    spec = config.preprocessing
+    model = create_model(config.model, num_classes=num_classes, in_chans=spec.channels, input_size=spec.size)
+    if config.init_from:
+        from .transfer import load_backbone_weights, prepare_transfer
+
+        if load_init:
+            if not Path(config.init_from).is_file():
+                raise GrinlabError(f"{config.init_from}: checkpoint to initialise from not found")
+            load_backbone_weights(model, config.init_from)
+        freeze = None if config.freeze == "none" else config.freeze
+        torch.manual_seed(config.seed + 1)  # the new head's init does not depend on load_init
+        model = prepare_transfer(model, num_classes, freeze=freeze) or model
+    elif config.freeze != "none":
+        raise GrinlabError("--freeze needs --init-from: only a pretrained backbone is worth freezing")
+    model.zoo_name = config.model
+    return model
+
+
+def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
+    params = [p for p in params if p.requires_grad]
+    lr, wd = config.lr, config.weight_decay
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(
+            params, lr=lr, momentum=config.momentum, weight_decay=wd, nesterov=config.momentum > 0
+        )
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, momentum=config.momentum, weight_decay=wd)
+    return torch.optim.Adadelta(params, lr=lr, weight_decay=wd)
+
+
+class StepLR:
+    """lr factor per optimisation step: linear warmup, then the configured decay. A picklable
+    callable (not a lambda) so LambdaLR's state_dict round-trips."""
+
+    def __init__(
+        self,
+        kind: str,
+        warmup_steps: int,
+        total_steps: int,
+        steps_per_epoch: int,
+        step_epochs: int,
+        gamma: float,
+    ):
+        self.kind, self.warmup, self.total = kind, warmup_steps, total_steps
+        self.spe, self.step_epochs, self.gamma = steps_per_epoch, step_epochs, gamma
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        if self.kind == "cosine":
+            t = (step - self.warmup) / max(1, self.total - self.warmup)
+            return 0.5 * (1.0 + math.cos(math.pi * min(t, 1.0)))
+        if self.kind == "step":
+            return self.gamma ** ((step // self.spe) // self.step_epochs)
+        return 1.0
+
+
+def make_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
+    """(scheduler, steps_per_batch). Plateau steps once per epoch on the monitored value."""
+    total = config.epochs * steps_per_epoch
+    if config.scheduler == "plateau":
+        if config.warmup_epochs:
+            raise GrinlabError(
+                "the plateau scheduler has no warmup; set warmup epochs to 0 or pick another scheduler"
+            )
+        mode = "min" if config.monitor == "val_loss" else "max"
+        patience = max(1, config.patience // 2) if config.patience else 3
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode=mode, factor=0.1, patience=patience
+        ), False
+    if config.scheduler == "onecycle":
+        pct = config.warmup_epochs / config.epochs if config.warmup_epochs else 0.3
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=config.lr, total_steps=total, pct_start=pct
+        ), True
+    fn = StepLR(
+        config.scheduler,
+        config.warmup_epochs * steps_per_epoch,
+        total,
+        steps_per_epoch,
+        config.step_epochs,
+        config.step_gamma,
+    )
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, fn), True
+
+
+def class_weight_tensor(labels: np.ndarray, num_classes: int) -> torch.Tensor:
+    """ "balanced" weights n / (C * n_c), as scikit-learn computes them."""
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    w = len(labels) / (num_classes * np.maximum(counts, 1.0))
+    return torch.as_tensor(w, dtype=torch.float32)
+
+
+def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: tuple[str, ...]) -> dict:
+    """accuracy, macro-F1 and per-class recall (plain numpy, no sklearn dependency)."""
+    k = len(classes)
+    cm = np.zeros((k, k), np.int64)
+    np.add.at(cm, (y_true, y_pred), 1)
+    tp = np.diag(cm).astype(np.float64)
+    support, predicted = cm.sum(1), cm.sum(0)
+    recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
+    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
+    f1 = np.divide(
+        2 * precision * recall, precision + recall, out=np.zeros(k), where=(precision + recall) > 0
+    )
+    present = support > 0
+    return {
+        "n": int(len(y_true)),
+        "accuracy": float(tp.sum() / max(1, len(y_true))),
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "recall": {c: float(r) for c, r in zip(classes, recall, strict=True)},
+        "confusion": cm.tolist(),
+    }
+
+
+def _atomic_torch_save(obj: dict, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _rng_state(device: torch.device) -> dict:
+    np_state = np.random.get_state()
+    state = {
+        "python": random.getstate(),
+        # numpy's state as tensors/ints so checkpoints load with torch.load(weights_only=True)
+        "numpy": {
+            "keys": torch.from_numpy(np_state[1].astype(np.int64)),
+            "pos": int(np_state[2]),
+            "has_gauss": int(np_state[3]),
+            "cached_gaussian": float(np_state[4]),
+        },
+        "torch": torch.get_rng_state(),
+    }
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    n = state["numpy"]
+    np.random.set_state(
+        ("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"])
+    )
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def default_command() -> str:
+    argv = list(sys.argv)
+    argv[0] = "grinlab" if argv and Path(argv[0]).name == "grinlab" else argv[0] if argv else "python"
+    return shlex.join(argv)
+
+
+@dataclass
+class RunSummary:
+    """What a finished run reports: where it is, how far it got, and the best model's metrics."""
+
+    run_dir: Path
+    epochs_run: int
+    best_epoch: int
+    best_value: float | None
+    monitor: str
+    stopped_early: bool
+    metrics: dict = field(default_factory=dict)  # split -> metrics of best.pt
+
+    def line(self) -> str:
+        parts = [
+            f"epochs {self.epochs_run}",
+            f"best epoch {self.best_epoch} ({self.monitor} {self.best_value:.4f})",
+        ]
+        for split, m in self.metrics.items():
+            parts.append(f"{split} acc {m['accuracy']:.4f} macro-F1 {m['macro_f1']:.4f}")
+        if self.stopped_early:
+            parts.append("stopped early")
+        return "; ".join(parts) + f"; run folder {self.run_dir}"
+
+
+class Trainer:
+    """Train ``config`` into ``run_dir``. The constructor only stores its arguments; ``fit`` works."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        run_dir: str | os.PathLike,
+        force: bool = False,
+        resume: bool = False,
+        command: str | None = None,
+    ):
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.force = force
+        self.resume = resume
+        self.command = command if command is not None else default_command()
+
+    # -- run folder ------------------------------------------------------------------------------
+
+    @property
+    def last_path(self) -> Path:
+        return self.run_dir / "checkpoints" / "last.pt"
+
+    @property
+    def best_path(self) -> Path:
+        return self.run_dir / "checkpoints" / "best.pt"
+
+    def check_run_dir(self) -> None:
+        """Refuse (before anything is written) to clobber a run unless resume or force says so."""
+        d = self.run_dir
+        if d.exists() and not d.is_dir():
+            raise GrinlabError(f"run folder {d} is a file; choose another --out")
+        if self.resume and self.force:
+            raise GrinlabError("--resume and --force contradict each other; pass one of them")
+        if self.resume:
+            if not self.last_path.is_file():
+                raise GrinlabError(f"{self.last_path}: nothing to resume (no last checkpoint); drop --resume")
+            return
+        if d.is_dir() and any(d.iterdir()) and not self.force:
+            raise GrinlabError(f"run folder {d} exists; pass --resume to continue it or --force to overwrite")
+
+    def _clear_outputs(self) -> None:
+        removed = []
+        for name in RUN_OUTPUTS:
+            p = self.run_dir / name
+            if p.is_dir():
+                shutil.rmtree(p)
+                removed.append(name)
+            elif p.exists():
+                p.unlink()
+                removed.append(name)
+        if removed:
+            log.warning("--force: overwrote %s in %s", ", ".join(removed), self.run_dir)
+
+    # -- training --------------------------------------------------------------------------------
+
+    def fit(
+        self, train_ds: FaceDataset, val_ds: FaceDataset, test_ds: FaceDataset | None = None
+    ) -> list[dict]:
+        """Train, checkpoint every epoch, then evaluate best.pt. Returns the per-epoch history."""
+        cfg = self.config
+        self.check_run_dir()
+        if tuple(train_ds.classes) != tuple(val_ds.classes):
+            raise GrinlabError(
+                f"train and val datasets have different classes: {train_ds.classes} vs {val_ds.classes}"
+            )
+        if len(train_ds) == 0 or len(val_ds) == 0:
+            raise GrinlabError(
+                f"need training and validation images; got {len(train_ds)} train, {len(val_ds)} val"
+            )
+        self.classes_ = tuple(train_ds.classes)
+        num_classes = len(self.classes_)
+        device = resolve_device(cfg.device)
+        spec = cfg.preprocessing
+        log.info("preparing %d train / %d val crops at %s", len(train_ds), len(val_ds), spec.size)
+        train_t = FaceTorchDataset(train_ds, spec, cfg.augment, cfg.seed, soft_labels=cfg.soft_labels)
+        val_t = FaceTorchDataset(val_ds, spec, "none", cfg.seed)
+        generator = torch.Generator().manual_seed(cfg.seed)
+        pin = device.type == "cuda"
+        train_loader = make_loader(
+            train_t, cfg.batch_size, generator, True, cfg.balanced_sampling, cfg.num_workers, pin
+        )
+        val_loader = make_loader(
+            val_t, max(cfg.batch_size, 256), None, False, num_workers=cfg.num_workers, pin_memory=pin
+        )
+        steps = (
+            len(train_loader) if not cfg.max_train_batches else min(len(train_loader), cfg.max_train_batches)
+        )
+
+        model = build_model(cfg, num_classes).to(device)
+        optimizer = make_optimizer(cfg, model.parameters())
+        scheduler, per_step = make_scheduler(cfg, optimizer, steps)
+        amp = cfg.amp and device.type == "cuda"
+        scaler = torch.amp.GradScaler(device.type, enabled=amp)
+        weight = (
+            class_weight_tensor(train_ds.labels, num_classes).to(device)
+            if cfg.class_weights == "balanced"
+            else None
+        )
+        self.model_ = model
+
+        state = {
+            "epoch": 0,
+            "best_value": None,
+            "best_epoch": 0,
+            "bad_epochs": 0,
+            "stopped": False,
+            "history": [],
+        }
+        if self.resume:
+            ckpt = self._load_resume(model, optimizer, scheduler, scaler, generator)
+            state.update({k: ckpt[k] for k in state})
+            _atomic_write_text(
+                self.run_dir / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in state["history"])
+            )
+            log.info("resuming %s after epoch %d", self.run_dir, state["epoch"])
+        else:
+            if self.force:
+                self._clear_outputs()
+            (self.run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+            self._write_config(model, device, {"train": train_ds, "val": val_ds, "test": test_ds})
+            (self.run_dir / "metrics.jsonl").write_text("")
+            np.savez_compressed(
+                self.run_dir / "val_samples.npz",
+                images=val_t.images[:N_PARITY_SAMPLES],
+                labels=val_t.labels[:N_PARITY_SAMPLES],
+            )
+            # last.pt at epoch 0: an interruption during epoch 1 can still resume exactly.
+            self._save(self.last_path, model, optimizer, scheduler, scaler, generator, state, device)
+
+        history = state["history"]
+        try:
+            for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
+                if state["stopped"]:
+                    break
+                t0 = time.perf_counter()
+                train_t.set_epoch(epoch)
+                train_loss, train_acc, n_seen = self._train_epoch(
+                    model,
+                    train_loader,
+                    optimizer,
+                    scheduler if per_step else None,
+                    scaler,
+                    weight,
+                    device,
+                    amp,
+                    steps,
+                    epoch,
+                )
+                train_seconds = time.perf_counter() - t0
+                val_loss, y_true, y_pred = self._validate(model, val_loader, device)
+                m = classification_metrics(y_true, y_pred, self.classes_)
+                lr = optimizer.param_groups[0]["lr"]
+                value = val_loss if cfg.monitor == "val_loss" else m["accuracy"]
+                if not per_step:
+                    scheduler.step(value)
+                row = {
+                    "epoch": epoch,
+                    "train_loss": train_loss,
+                    "train_acc": train_acc,
+                    "val_loss": val_loss,
+                    "val_acc": m["accuracy"],
+                    "val_macro_f1": m["macro_f1"],
+                    "lr": lr,
+                    "seconds": round(time.perf_counter() - t0, 3),
+                    "images_per_s": round(n_seen / max(train_seconds, 1e-9), 1),
+                }
+                history.append(row)
+                improved = state["best_value"] is None or (
+                    value < state["best_value"] if cfg.monitor == "val_loss" else value > state["best_value"]
+                )
+                if improved:
+                    state.update(best_value=float(value), best_epoch=epoch, bad_epochs=0)
+                else:
+                    state["bad_epochs"] += 1
+                if cfg.patience and state["bad_epochs"] >= cfg.patience:
+                    state["stopped"] = True
+                state["epoch"] = epoch
+                self._save(self.last_path, model, optimizer, scheduler, scaler, generator, state, device)
+                if improved:
+                    shutil.copyfile(self.last_path, self.best_path.with_name("best.pt.tmp"))
+                    os.replace(self.best_path.with_name("best.pt.tmp"), self.best_path)
+                with open(self.run_dir / "metrics.jsonl", "a") as f:
+                    f.write(json.dumps(row) + "\n")
+                log.info(
+                    "epoch %d/%d train loss %.4f acc %.4f | val loss %.4f acc %.4f macro-F1 %.4f | %.1f s",
+                    epoch, cfg.epochs, train_loss, train_acc, val_loss, m["accuracy"], m["macro_f1"], row["seconds"],
+                )  # fmt: skip
+                if state["stopped"]:
+                    log.info("early stopping: %s did not improve for %d epochs", cfg.monitor, cfg.patience)
+        except KeyboardInterrupt:
+            log.warning(
+                "interrupted; %s holds epoch %d -- rerun with --resume to continue exactly",
+                self.last_path,
+                state["epoch"],
+            )
+            raise
+
+        self.history_ = history
+        self.state_ = state
+        self.metrics_ = {}
+        if cfg.evaluate:
+            self.metrics_ = self.evaluate_best(
+                {"val": val_ds, **({"test": test_ds} if test_ds is not None else {})}
+            )
+        return history
+
+    def _train_epoch(self, model, loader, optimizer, scheduler, scaler, weight, device, amp, steps, epoch):
+        cfg = self.config
+        model.train()
+        if cfg.init_from and cfg.freeze != "none":
+            from .transfer import frozen_bn_eval
+
+            frozen_bn_eval(model)
+        total_loss, correct, seen = 0.0, 0, 0
+        bar = tqdm(
+            total=steps, desc=f"epoch {epoch}/{cfg.epochs}", leave=False, disable=not progress_enabled()
+        )
+        for b, (x, y, _) in enumerate(loader):
+            if b >= steps:
+                break
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            with torch.autocast(device.type, enabled=amp):
+                logits = model(x)
+                loss = F.cross_entropy(logits.float(), y, weight=weight, label_smoothing=cfg.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            if scheduler is not None:
+                scheduler.step()
+            hard = y.argmax(1) if y.ndim == 2 else y
+            total_loss += float(loss.detach()) * len(x)
+            correct += int((logits.argmax(1) == hard).sum())
+            seen += len(x)
+            bar.update(1)
+            bar.set_postfix(loss=f"{total_loss / seen:.4f}")
+        bar.close()
+        return total_loss / max(seen, 1), correct / max(seen, 1), seen
+
+    @torch.no_grad()
+    def _validate(self, model, loader, device):
+        model.eval()
+        losses, y_true, y_pred = [], [], []
+        for x, y, _ in loader:
+            logits = model(x.to(device)).float()
+            y = y.to(device)
+            losses.append(F.cross_entropy(logits, y, reduction="sum").item())
+            y_true.append(y.cpu().numpy())
+            y_pred.append(logits.argmax(1).cpu().numpy())
+        y_true, y_pred = np.concatenate(y_true), np.concatenate(y_pred)
+        return sum(losses) / len(y_true), y_true, y_pred
+
+    # -- checkpoints -----------------------------------------------------------------------------
+
+    def _save(self, path, model, optimizer, scheduler, scaler, generator, state, device) -> None:
+        ckpt = {
+            "format": "grinlab-checkpoint-1",
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "scaler": scaler.state_dict(),
+            "generator": generator.get_state(),
+            "rng": _rng_state(device),
+            "config": self.config.to_dict(),
+            "classes": list(self.classes_),
+            **state,
+        }
+        _atomic_torch_save(ckpt, path)
+
+    def _load_resume(self, model, optimizer, scheduler, scaler, generator) -> dict:
+        from .predict import load_checkpoint
+
+        ckpt = load_checkpoint(self.last_path)
+        stored = ckpt["config"]
+        now = self.config.to_dict()
+        diff = sorted(k for k in now if k not in RESUMABLE_CHANGES and stored.get(k) != now[k])
+        if diff:
+            raise GrinlabError(
+                f"{self.last_path}: cannot resume with a different {', '.join(diff)}; "
+                "use the stored options or start a new run folder"
+            )
+        if tuple(ckpt["classes"]) != self.classes_:
+            raise GrinlabError(
+                f"{self.last_path}: checkpoint classes {ckpt['classes']} differ from the data's"
+            )
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        scaler.load_state_dict(ckpt["scaler"])
+        generator.set_state(ckpt["generator"])
+        _set_rng_state(ckpt["rng"])
+        if ckpt["epoch"] < self.config.epochs:
+            ckpt["stopped"] = ckpt["stopped"] and self.config.patience == stored.get("patience")
+        # config.json keeps the command that started the run; record the resume beside it
+        cfg_path = self.run_dir / "config.json"
+        if cfg_path.is_file():
+            info = json.loads(cfg_path.read_text())
+            info.setdefault("resumed", []).append({"command": self.command, "after_epoch": ckpt["epoch"]})
+            info["config"] = now
+            _atomic_write_text(cfg_path, json.dumps(info, indent=2) + "\n")
+        return ckpt
+
+    def _write_config(self, model, device, datasets: dict) -> None:
+        import grinlab
+
+        info = {
+            "config": self.config.to_dict(),
+            "model": self.config.model,
+            "params": count_params(model),
+            "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
+            "classes": list(self.classes_),
+            "preprocessing": self.config.preprocessing.to_dict(),
+            "datasets": {k: v.summary() for k, v in datasets.items() if v is not None},
+            "command": self.command,
+            "device": str(device),
+            "versions": {"grinlab": grinlab.__version__, "torch": torch.__version__},
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        _atomic_write_text(self.run_dir / "config.json", json.dumps(info, indent=2) + "\n")
+
+    # -- evaluation ------------------------------------------------------------------------------
+
+    def evaluate_best(self, splits: dict[str, FaceDataset]) -> dict:
+        """Metrics of best.pt on each split (results.json); plus the evaluation module's report
+        (report/ for val, report_<split>/ otherwise) when that module is installed."""
+        from .predict import TorchPredictor, load_run_model
+        from .torch_data import fit_images
+
+        model, cfg, spec, classes = load_run_model(
+            self.run_dir, "best", device=resolve_device(self.config.device)
+        )
+        predictor = TorchPredictor(model, spec, device=next(model.parameters()).device, batch_size=256)
+        try:
+            from ..evaluate.report import evaluate_predictor
+        except ImportError:
+            evaluate_predictor = None
+            log.info("grinlab.evaluate.report not available: writing results.json only")
+        results = {}
+        for split, ds in splits.items():
+            probs = predictor(fit_images(ds, spec))
+            results[split] = classification_metrics(ds.labels, probs.argmax(1), classes)
+            if evaluate_predictor is not None:
+                out = self.run_dir / ("report" if split == "val" else f"report_{split}")
+                evaluate_predictor(predictor, ds, spec, out, history=getattr(self, "history_", None))
+        _atomic_write_text(self.run_dir / "results.json", json.dumps(results, indent=2) + "\n")
+        return results
+
+    def summary(self) -> RunSummary:
+        s = self.state_
+        return RunSummary(
+            run_dir=self.run_dir,
+            epochs_run=s["epoch"],
+            best_epoch=s["best_epoch"],
+            best_value=s["best_value"],
+            monitor=self.config.monitor,
+            stopped_early=s["stopped"],
+            metrics=self.metrics_,
+        )
+
+
+def train_run(
+    config: TrainConfig,
+    run_dir: str | os.PathLike,
+    force: bool = False,
+    resume: bool = False,
+    command: str | None = None,
+) -> RunSummary:
+    """Load ``config.data`` (grinlab.data.load_splits), train into ``run_dir`` and evaluate best.pt
+    on val (and on test, reported separately, when ``config.evaluate_test``)."""
+    trainer = Trainer(config, run_dir, force=force, resume=resume, command=command)
+    trainer.check_run_dir()  # before the (slow) data loading, and before anything is written
+    if not config.data or not Path(config.data).exists():
+        raise GrinlabError(f"{config.data or '(no --data)'}: dataset path not found; pass --data PATH")
+    from ..data import load_splits
+
+    splits = load_splits(
+        config.data, fmt=config.data_format, task=config.task, val_fraction=config.val_fraction, seed=config.seed,
+        **config.data_options,
+    )  # fmt: skip
+    test = None
+    if config.evaluate_test:
+        test = splits.get("test")
+        if test is None:
+            raise GrinlabError(f"{config.data}: this dataset has no test split; drop --evaluate-test")
+    trainer.fit(splits["train"], splits["val"], test_ds=test)
+    return trainer.summary()

@@ -1,0 +1,178 @@
+"""Trainer on real SMILEsmileD crops: loss goes down, exact resume, run-folder refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from grinlab.data.dataset import FaceDataset
+from grinlab.errors import GrinlabError
+from grinlab.train.config import TrainConfig
+from grinlab.train.predict import TorchPredictor, load_checkpoint, load_run_model
+from grinlab.train.trainer import Trainer
+
+
+def smile_dataset(root: Path, per_class: int) -> FaceDataset:
+    """The first ``per_class`` smiling and non-smiling SMILEsmileD crops, labels from the folder."""
+    images, labels, sources = [], [], []
+    for label, folder in enumerate(["negatives/negatives7", "positives/positives7"]):
+        for path in sorted((root / "SMILEs" / folder).glob("*.jpg"))[:per_class]:
+            images.append(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE))
+            labels.append(label)
+            sources.append(str(path))
+    return FaceDataset("smilesmiled", "smile", ("no_smile", "smile"), images, np.array(labels), sources)
+
+
+@pytest.fixture(scope="module")
+def splits(smilesmiled_dir):
+    return smile_dataset(smilesmiled_dir, 150).split_by(0.2, seed=0)
+
+
+def quick_config(**kw) -> TrainConfig:
+    base = dict(model="simple_cnn", task="smile", epochs=2, batch_size=32, augment="standard", evaluate=False)
+    return TrainConfig(**{**base, **kw})
+
+
+def test_a_few_epochs_reduce_the_loss(splits, tmp_path):
+    trainer = Trainer(quick_config(epochs=4, augment="none", lr=3e-3), tmp_path / "run")
+    history = trainer.fit(*splits)
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    run = tmp_path / "run"
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert lines == history
+    for key in (
+        "epoch",
+        "train_loss",
+        "train_acc",
+        "val_loss",
+        "val_acc",
+        "val_macro_f1",
+        "lr",
+        "seconds",
+        "images_per_s",
+    ):
+        assert key in lines[0]
+    info = json.loads((run / "config.json").read_text())
+    assert info["model"] == "simple_cnn" and info["params"] > 0
+    assert info["datasets"]["train"]["size"] == len(splits[0]) and info["command"]
+    assert (run / "checkpoints" / "last.pt").is_file() and (run / "checkpoints" / "best.pt").is_file()
+
+
+def interrupt_at_epoch(monkeypatch, epoch: int) -> None:
+    """Make the trainer raise KeyboardInterrupt (like Ctrl-C) when ``epoch`` starts."""
+    original = Trainer._train_epoch
+
+    def train_epoch(self, *args, **kwargs):
+        if args[-1] == epoch:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "_train_epoch", train_epoch)
+
+
+def test_interrupt_then_resume_gives_identical_weights(splits, tmp_path, monkeypatch):
+    # augmentation, shuffling, dropout, label smoothing and a cosine schedule all on
+    cfg = quick_config(epochs=2, scheduler="cosine", warmup_epochs=1, label_smoothing=0.1)
+    Trainer(cfg, tmp_path / "full").fit(*splits)
+
+    run = tmp_path / "split"
+    with monkeypatch.context() as m:
+        interrupt_at_epoch(m, 2)
+        with pytest.raises(KeyboardInterrupt):
+            Trainer(cfg, run).fit(*splits)
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["epoch"] == 1
+    assert (run / "metrics.jsonl").read_text().count("\n") == 1  # what was written stays
+    history = Trainer(cfg, run, resume=True).fit(*splits)
+    assert [h["epoch"] for h in history] == [1, 2]
+
+    full = load_checkpoint(tmp_path / "full" / "checkpoints" / "last.pt")
+    resumed = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert full["epoch"] == resumed["epoch"] == 2
+    for name, tensor in full["model"].items():
+        assert torch.equal(tensor, resumed["model"][name]), name
+    assert (run / "metrics.jsonl").read_text().count("\n") == 2
+
+
+def test_interrupt_in_first_epoch_resumes_from_the_start(splits, tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    with monkeypatch.context() as m:
+        interrupt_at_epoch(m, 1)
+        with pytest.raises(KeyboardInterrupt):
+            Trainer(quick_config(epochs=1), run).fit(*splits)
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["epoch"] == 0
+    assert [h["epoch"] for h in Trainer(quick_config(epochs=1), run, resume=True).fit(*splits)] == [1]
+
+
+def test_refuses_existing_run_folder(splits, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "notes.txt").write_text("mine")
+    with pytest.raises(GrinlabError, match="exists; pass --resume to continue it or --force to overwrite"):
+        Trainer(quick_config(epochs=1), run).fit(*splits)
+    assert [p.name for p in run.iterdir()] == ["notes.txt"]
+    with pytest.raises(GrinlabError, match="nothing to resume"):
+        Trainer(quick_config(epochs=1), run, resume=True).fit(*splits)
+    Trainer(quick_config(epochs=1), run, force=True).fit(*splits)
+    assert (run / "checkpoints" / "last.pt").is_file() and (run / "notes.txt").read_text() == "mine"
+
+
+def test_resume_with_other_options_is_refused(splits, tmp_path):
+    Trainer(quick_config(epochs=1), tmp_path / "run").fit(*splits)
+    with pytest.raises(GrinlabError, match="cannot resume with a different lr"):
+        Trainer(quick_config(epochs=2, lr=0.1), tmp_path / "run", resume=True).fit(*splits)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(optimizer="sgd", scheduler="step", step_epochs=1, class_weights="balanced"),
+        dict(optimizer="adamw", scheduler="onecycle", balanced_sampling=True, augment="scar"),
+        dict(optimizer="rmsprop", scheduler="plateau", patience=1, monitor="val_acc"),
+        dict(optimizer="adadelta", lr=1.0, warmup_epochs=1, augment="strong"),
+    ],
+)
+def test_optimizers_and_schedulers_train(splits, tmp_path, options):
+    history = Trainer(quick_config(epochs=2, max_train_batches=3, **options), tmp_path / "run").fit(*splits)
+    assert len(history) >= 1 and all(np.isfinite(h["train_loss"]) for h in history)
+
+
+def test_soft_labels_need_soft_targets(splits, tmp_path):
+    train, val = splits
+    with pytest.raises(GrinlabError, match="no soft labels"):
+        Trainer(quick_config(epochs=1, soft_labels=True), tmp_path / "run").fit(train, val)
+    soft = np.eye(2, dtype=np.float32)[train.labels] * 0.8 + 0.1
+    train = train.subset(np.arange(len(train)))
+    train.soft_labels = soft
+    history = Trainer(quick_config(epochs=1, soft_labels=True), tmp_path / "soft").fit(train, val)
+    assert np.isfinite(history[0]["train_loss"])
+
+
+def test_best_model_predicts_probabilities_and_results(splits, tmp_path):
+    trainer = Trainer(quick_config(epochs=2, evaluate=True), tmp_path / "run")
+    trainer.fit(*splits)
+    model, cfg, spec, classes = load_run_model(tmp_path / "run")
+    assert classes == ("no_smile", "smile") and cfg.model == "simple_cnn"
+    probs = TorchPredictor(model, spec)(np.stack(splits[1].images[:5]))
+    assert probs.shape == (5, 2) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert 0.0 <= results["val"]["accuracy"] <= 1.0 and results["val"]["n"] == len(splits[1])
+    assert "run folder" in trainer.summary().line()
+
+
+def test_config_validation():
+    with pytest.raises(GrinlabError, match="optimizer must be one of"):
+        TrainConfig(optimizer="lbfgs")
+    with pytest.raises(GrinlabError, match="unknown model"):
+        TrainConfig(model="no_such_net")
+    with pytest.raises(GrinlabError, match="unknown task"):
+        TrainConfig(task="joy")
+    cfg = TrainConfig(epochs=3, data_options={"usage": "x"})
+    assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    with pytest.raises(GrinlabError, match="unknown training option"):
+        TrainConfig.from_dict({"epochs": 2, "colour": "red"})
