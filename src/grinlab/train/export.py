@@ -1,0 +1,197 @@
+"""Export a trained run to ONE self-contained ONNX file plus its model card, with a parity check.
+
+The ONNX graph ends in a softmax: its output "probabilities" (N, K) sums to 1 per row, in the
+card's label order. Input "input" is float32 (N, C, H, W), prepared by
+``grinlab.preprocess.to_model_input`` with the card's preprocessing; the batch axis is dynamic.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import GrinlabError
+from ..modelcard import ModelCard, sha256_file
+from ..preprocess import Preprocessing, normalize
+from .predict import TorchPredictor, checkpoint_path, load_run_model
+from .zoo import count_params
+
+log = logging.getLogger(__name__)
+
+OPSET = 17
+PARITY_TOLERANCE = 1e-4
+
+
+class WithSoftmax(nn.Module):
+    """The trained network followed by softmax, so the ONNX model outputs probabilities."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.model(x), dim=1)
+
+
+def _run_dir_of(checkpoint: Path) -> Path | None:
+    run_dir = checkpoint.parent.parent
+    return run_dir if (run_dir / "config.json").is_file() else None
+
+
+def _parity_images(run_dir: Path | None, spec: Preprocessing, config) -> np.ndarray:
+    """Real val crops at model input size: the run's val_samples.npz, else a reload of its data."""
+    if run_dir is not None and (run_dir / "val_samples.npz").is_file():
+        with np.load(run_dir / "val_samples.npz") as f:
+            return f["images"]
+    if config.data and Path(config.data).exists():
+        from ..data import load_splits
+        from .torch_data import fit_images
+
+        val = load_splits(
+            config.data,
+            fmt=config.data_format,
+            task=config.task,
+            val_fraction=config.val_fraction,
+            seed=config.seed,
+            **config.data_options,
+        )["val"]
+        return fit_images(val.subset(np.arange(min(64, len(val)))), spec)
+    raise GrinlabError(
+        "no real val images for the parity check: the run folder has no val_samples.npz and its dataset "
+        f"{config.data!r} is not available"
+    )
+
+
+def _export_graph(model: nn.Module, spec: Preprocessing, out_path: Path) -> None:
+    dummy = torch.zeros((2, spec.channels, *spec.size), dtype=torch.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        # dynamo=False: the TorchScript exporter writes one file (weights inline) and handles a
+        # dynamic batch axis robustly for every zoo family.
+        torch.onnx.export(
+            WithSoftmax(model).eval(),
+            (dummy,),
+            str(out_path),
+            input_names=["input"],
+            output_names=["probabilities"],
+            dynamic_axes={"input": {0: "batch"}, "probabilities": {0: "batch"}},
+            opset_version=OPSET,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+    side = out_path.with_name(out_path.name + ".data")
+    if side.exists():  # never leave a model that needs a second file
+        raise GrinlabError(
+            f"{out_path}: the exporter wrote external weights ({side.name}); please report this"
+        )
+
+
+def check_parity(
+    predictor: TorchPredictor, onnx_path: Path, images: np.ndarray, spec: Preprocessing
+) -> float:
+    """Max abs difference of probabilities, torch vs ONNX Runtime, over ``images`` (uint8)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    onnx_probs = session.run(None, {"input": normalize(images, spec)})[0]
+    torch_probs = predictor(images)
+    return float(np.abs(onnx_probs - torch_probs).max())
+
+
+def export_onnx(
+    run_dir_or_checkpoint: str | os.PathLike,
+    out_path: str | os.PathLike,
+    name: str | None = None,
+    force: bool = False,
+    which: str = "best",
+) -> ModelCard:
+    """Write ``out_path`` (.onnx) and its card (same name, .json); returns the card.
+
+    Raises GrinlabError when the output exists (without ``force``) or when torch and ONNX Runtime
+    disagree by more than 1e-4 in probability on real val images (nothing is left behind then).
+    """
+    out_path = Path(out_path)
+    if out_path.suffix != ".onnx":
+        raise GrinlabError(f"{out_path}: the output must end in .onnx")
+    card_path = out_path.with_suffix(".json")
+    for p in (out_path, card_path):
+        if p.exists() and not force:
+            raise GrinlabError(f"{p} exists; pass --force to overwrite it")
+    ckpt_path = checkpoint_path(run_dir_or_checkpoint, which)
+    run_dir = _run_dir_of(ckpt_path)
+    model, config, spec, classes = load_run_model(ckpt_path)
+    images = _parity_images(run_dir, spec, config)
+
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(out_path.stem + ".tmp.onnx")
+    try:
+        _export_graph(model, spec, tmp)
+        diff = check_parity(TorchPredictor(model, spec), tmp, images, spec)
+        if not diff < PARITY_TOLERANCE:
+            raise GrinlabError(
+                f"{out_path}: ONNX Runtime and torch disagree by {diff:.2e} in probability on {len(images)} val "
+                f"images (allowed {PARITY_TOLERANCE:.0e}); the model was not written"
+            )
+        os.replace(tmp, out_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    log.info("parity torch vs ONNX Runtime: max abs diff %.2e on %d val images", diff, len(images))
+
+    info = json.loads((run_dir / "config.json").read_text()) if run_dir else {}
+    metrics = {}
+    if run_dir and (run_dir / "results.json").is_file():
+        results = json.loads((run_dir / "results.json").read_text())
+        metrics = {
+            split: {k: m[k] for k in ("n", "accuracy", "macro_f1", "recall") if k in m}
+            for split, m in results.items()
+        }
+    metrics["onnx_parity"] = {
+        "max_abs_diff": diff,
+        "n_images": int(len(images)),
+        "tolerance": PARITY_TOLERANCE,
+    }
+    card = ModelCard(
+        name=name or out_path.stem,
+        task=config.task,
+        labels=classes,
+        preprocessing=spec,
+        architecture=config.model,
+        params=count_params(model),
+        onnx_file=out_path.name,
+        sha256=sha256_file(out_path),
+        dataset={
+            "path": config.data,
+            "format": config.data_format,
+            "options": config.data_options,
+            "split": f"seeded stratified val split (fraction {config.val_fraction}, seed {config.seed}) "
+            "unless the dataset defines its own splits",
+            "splits": info.get("datasets", {}),
+        },
+        metrics=metrics,
+        command=info.get("command", ""),
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        notes=(
+            f"Output 'probabilities': softmax inside the graph (sums to 1), in label order. Input 'input': "
+            f"float32 (N, {spec.channels}, {spec.size[0]}, {spec.size[1]}) from grinlab.preprocess.to_model_input; "
+            f"dynamic batch; ONNX opset {OPSET}. Exported from {ckpt_path} (epoch {_epoch_of(ckpt_path)}). "
+            "metrics['onnx_parity'] is the "
+            "measured torch vs ONNX Runtime difference on real val images."
+        ),
+    )
+    card.save(card_path)
+    log.info("wrote %s and %s", out_path, card_path)
+    return card
+
+
+def _epoch_of(ckpt_path: Path) -> int:
+    from .predict import load_checkpoint
+
+    return int(load_checkpoint(ckpt_path)["epoch"])
