@@ -35,3 +35,62 @@ class FaceBox:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One classifier's verdict on one face: the top label, its probability, and all probabilities
+    in the model's label order."""
+
+    model: str
+    task: str
+    label: str
+    score: float
+    probabilities: dict[str, float]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    """Everything known about one face in one frame.
+
+    index: position in the frame's face list (sorted by detector score, highest first).
+    predictions: model name -> Prediction.
+    smile_intensity: in [0, 1] when a smile-capable model ran, else None (see grinlab.intensity).
+    track_id: stable id across frames in video/stream modes, else None.
+    """
+
+    index: int
+    box: FaceBox
+    predictions: dict[str, Prediction]
+    smile_intensity: float | None = None
+    track_id: int | None = None
+
+    def label(self, model: str) -> str | None:
+        p = self.predictions.get(model)
+        return p.label if p else None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """All faces of one image or video frame.
+
+    timestamp_ms: the frame's time in a video or stream (None for still images).
+    timings_ms: per-stage wall time for this frame (detect, align, classify, total).
+    """
+
+    source: str
+    frame_index: int
+    width: int
+    height: int
+    faces: tuple[FaceResult, ...]
+    timestamp_ms: float | None = None
+    timings_ms: dict[str, float] | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
