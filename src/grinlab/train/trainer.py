@@ -599,7 +599,9 @@ class Trainer:
         predictor = TorchPredictor(model, spec, device=next(model.parameters()).device, batch_size=256)
         try:
             from ..evaluate.report import evaluate_predictor
-        except ImportError:
+        except ModuleNotFoundError as exc:  # only a missing module; a broken one should fail loudly
+            if exc.name not in ("grinlab.evaluate", "grinlab.evaluate.report"):
+                raise
             evaluate_predictor = None
             log.info("grinlab.evaluate.report not available: writing results.json only")
         results = {}

@@ -1,0 +1,133 @@
+"""``grinlab train`` and ``grinlab export`` through grinlab.cli.main on a small real image folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from grinlab.cli import main
+from grinlab.modelcard import ModelCard
+
+
+@pytest.fixture(scope="module")
+def smile_folder(smilesmiled_dir, tmp_path_factory):
+    """<root>/{train,test}/{smile,no_smile}/*.jpg copied from SMILEsmileD (80 + 20 per class)."""
+    root = tmp_path_factory.mktemp("smiles")
+    for label, folder in (("no_smile", "negatives/negatives7"), ("smile", "positives/positives7")):
+        files = sorted((smilesmiled_dir / "SMILEs" / folder).glob("*.jpg"))[:100]
+        for split, chunk in (("train", files[:80]), ("test", files[80:])):
+            (root / split / label).mkdir(parents=True)
+            for f in chunk:
+                shutil.copy(f, root / split / label / f.name)
+    return root
+
+
+def snapshot(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_train_then_export(smile_folder, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("GRINLAB_NO_PROGRESS", "1")
+    run = tmp_path / "run"
+    argv = [
+        "train",
+        "--data",
+        str(smile_folder),
+        "--task",
+        "smile",
+        "--model",
+        "simple_cnn",
+        "--out",
+        str(run),
+    ]
+    argv += [
+        "--epochs",
+        "2",
+        "--batch-size",
+        "32",
+        "--augment",
+        "standard",
+        "--lr",
+        "0.003",
+        "--evaluate-test",
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1].startswith("epochs 2;") and str(run) in out[-1] and "test acc" in out[-1]
+    info = json.loads((run / "config.json").read_text())
+    assert info["command"].startswith("grinlab train --data") and "--evaluate-test" in info["command"]
+    assert info["datasets"]["test"]["size"] == 40
+    results = json.loads((run / "results.json").read_text())
+    assert set(results) == {"val", "test"} and results["test"]["n"] == 40
+
+    # resume a finished run for one more epoch: only the new epoch is trained
+    assert main(["train", "--out", str(run), "--resume", "--epochs", "3"]) == 0
+    assert (run / "metrics.jsonl").read_text().count("\n") == 3
+
+    model = tmp_path / "models" / "smile.onnx"
+    assert main(["export", str(run), "--out", str(model), "--name", "tiny-smile"]) == 0
+    assert "parity" in capsys.readouterr().out
+    card = ModelCard.load(model.with_suffix(".json"))
+    assert card.name == "tiny-smile" and card.command == info["command"]
+    assert main(["export", str(run), "--out", str(model)]) == 2
+    assert "exists; pass --force" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"--data": "/nonexistent/smiles"}, "dataset path not found"),
+        ({"--model": "no_such_net"}, "unknown model 'no_such_net'"),
+        ({"--task": "joy"}, "unknown task 'joy'"),
+        ({"--optimizer": "lbfgs"}, "optimizer must be one of"),
+    ],
+)
+def test_bad_inputs_exit_2_with_one_line(smile_folder, tmp_path, capsys, change, message):
+    args = {
+        "--data": str(smile_folder),
+        "--task": "smile",
+        "--model": "simple_cnn",
+        "--out": str(tmp_path / "r"),
+    }
+    args.update(change)
+    assert main(["train", *[w for kv in args.items() for w in kv]]) == 2
+    line = one_error_line(capsys)
+    assert line.startswith("grinlab train: error:") and message in line
+    assert not (tmp_path / "r").exists()
+
+
+def test_missing_required_options(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "r"), "--task", "smile"]) == 2
+    assert "missing --data, --model" in one_error_line(capsys)
+
+
+def test_existing_run_folder_is_left_untouched(smile_folder, tmp_path, capsys):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "metrics.jsonl").write_text('{"epoch": 1}\n')
+    (run / "checkpoints" / "last.pt").write_bytes(b"not really")
+    before = snapshot(run)
+    argv = [
+        "train",
+        "--data",
+        str(smile_folder),
+        "--task",
+        "smile",
+        "--model",
+        "simple_cnn",
+        "--out",
+        str(run),
+    ]
+    assert main(argv) == 2
+    assert "exists; pass --resume to continue it or --force to overwrite" in one_error_line(capsys)
+    assert snapshot(run) == before
+    assert main(["export", str(tmp_path / "nothing"), "--out", str(tmp_path / "m.onnx")]) == 2
+    assert "checkpoint not found" in one_error_line(capsys)
