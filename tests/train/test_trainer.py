@@ -176,3 +176,13 @@ def test_config_validation():
     assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
     with pytest.raises(GrinlabError, match="unknown training option"):
         TrainConfig.from_dict({"epochs": 2, "colour": "red"})
+
+
+def test_loader_workers_do_not_change_the_result(splits, tmp_path):
+    # augmentation is keyed by (seed, epoch, index), so worker processes draw the same images
+    cfg = quick_config(epochs=1, augment="strong", balanced_sampling=True)
+    Trainer(cfg, tmp_path / "w0").fit(*splits)
+    Trainer(cfg.replace(num_workers=1), tmp_path / "w1").fit(*splits)
+    a = load_checkpoint(tmp_path / "w0" / "checkpoints" / "last.pt")["model"]
+    b = load_checkpoint(tmp_path / "w1" / "checkpoints" / "last.pt")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
