@@ -108,7 +108,7 @@ def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
     return torch.optim.Adadelta(params, lr=lr, weight_decay=wd)
 
 
-class StepLR:
+class LrFactor:
     """lr factor per optimisation step: linear warmup, then the configured decay. A picklable
     callable (not a lambda) so LambdaLR's state_dict round-trips."""
 
@@ -153,7 +153,7 @@ def make_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
         return torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=config.lr, total_steps=total, pct_start=pct
         ), True
-    fn = StepLR(
+    fn = LrFactor(
         config.scheduler,
         config.warmup_epochs * steps_per_epoch,
         total,
