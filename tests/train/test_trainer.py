@@ -172,6 +172,8 @@ def test_config_validation():
         TrainConfig(model="no_such_net")
     with pytest.raises(GrinlabError, match="unknown task"):
         TrainConfig(task="joy")
+    with pytest.raises(GrinlabError, match="freeze needs init_from"):
+        TrainConfig(freeze="backbone")
     cfg = TrainConfig(epochs=3, data_options={"usage": "x"})
     assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
     with pytest.raises(GrinlabError, match="unknown training option"):

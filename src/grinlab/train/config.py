@@ -96,6 +96,10 @@ class TrainConfig:
         )
         need(self.patience >= 0, f"patience must be >= 0 (0 = no early stopping), got {self.patience}")
         need(self.num_workers >= 0, f"num_workers must be >= 0, got {self.num_workers}")
+        need(
+            self.freeze == "none" or bool(self.init_from),
+            "freeze needs init_from: only a pretrained backbone is worth freezing",
+        )
         need(self.max_train_batches >= 0, f"max train batches must be >= 0, got {self.max_train_batches}")
         from .zoo import get_entry
 

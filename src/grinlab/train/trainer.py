@@ -86,8 +86,6 @@ def build_model(config: TrainConfig, num_classes: int, load_init: bool = True) -
         freeze = None if config.freeze == "none" else config.freeze
         torch.manual_seed(config.seed + 1)  # the new head's init does not depend on load_init
         model = prepare_transfer(model, num_classes, freeze=freeze) or model
-    elif config.freeze != "none":
-        raise GrinlabError("--freeze needs --init-from: only a pretrained backbone is worth freezing")
     model.zoo_name = config.model
     return model
 
