@@ -42,7 +42,9 @@ def test_fit_crop_converts_channels_and_size(astronaut):
 
 @pytest.mark.parametrize("norm", ["per_image", "mean_std", "unit"])
 def test_normalize_layout_and_statistics(astronaut, norm):
-    spec = Preprocessing(size=(48, 48), channels=3, normalization=norm, mean=(0.4, 0.5, 0.6), std=(0.2, 0.2, 0.2))
+    spec = Preprocessing(
+        size=(48, 48), channels=3, normalization=norm, mean=(0.4, 0.5, 0.6), std=(0.2, 0.2, 0.2)
+    )
     x = to_model_input([astronaut, astronaut[:100, :100]], spec)
     assert x.shape == (2, 3, 48, 48) and x.dtype == np.float32
     if norm == "per_image":
@@ -69,7 +71,9 @@ def test_preprocessing_validation():
 
 
 def test_model_card_round_trip(tmp_path):
-    card = ModelCard(name="m", task="smile", labels=("no_smile", "smile"), preprocessing=Preprocessing(size=(64, 64)))
+    card = ModelCard(
+        name="m", task="smile", labels=("no_smile", "smile"), preprocessing=Preprocessing(size=(64, 64))
+    )
     card.save(tmp_path / "m.json")
     assert ModelCard.load(tmp_path / "m.json") == card
     (tmp_path / "bad.json").write_text(json.dumps({"name": "x"}))
@@ -99,7 +103,9 @@ def test_stratified_split_is_seeded_and_stratified():
 
 def test_dataset_subset_keeps_alignment():
     imgs = [np.full((4, 4), i, np.uint8) for i in range(10)]
-    ds = FaceDataset("t", "smile", ("no_smile", "smile"), imgs, [i % 2 for i in range(10)], [f"s{i}" for i in range(10)])
+    ds = FaceDataset(
+        "t", "smile", ("no_smile", "smile"), imgs, [i % 2 for i in range(10)], [f"s{i}" for i in range(10)]
+    )
     tr, va = ds.split_by(0.2, seed=0)
     for part in (tr, va):
         for img, lab, src in zip(part.images, part.labels, part.sources):

@@ -32,4 +32,6 @@ def resolve_model(name_or_path: str | Path) -> Path:
             raise GrinlabError(f"{path}: model file not found")
         return path
     known = ", ".join(models) or "none shipped in this install"
-    raise GrinlabError(f"unknown model {text!r}: give a shipped model name ({known}) or a path to an .onnx file")
+    raise GrinlabError(
+        f"unknown model {text!r}: give a shipped model name ({known}) or a path to an .onnx file"
+    )

@@ -14,7 +14,7 @@ import sys
 from ..errors import GrinlabError
 
 # Subcommand modules, in the order --help lists them. Training-side ones import torch lazily in run().
-COMMANDS = ["train", "evaluate", "compare", "visualize", "export"]
+COMMANDS = ["analyze", "demo", "models", "download", "train", "evaluate", "compare", "visualize", "export"]
 
 
 def _load(name: str):

@@ -1,0 +1,46 @@
+"""grinlab models: the models shipped in this install, with task, labels, size, metrics and the
+command that made each one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+NAME = "models"
+HELP = "list the shipped models (task, labels, size, metrics, how each was made)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the model cards as JSON")
+
+
+def run(args) -> int:
+    from ..shipped import list_model_cards, shipped_models
+
+    paths = shipped_models()
+    cards = list_model_cards()
+    if args.json:
+        out = []
+        for card in cards:
+            d = card.to_dict()
+            d["path"] = str(paths[card.name])
+            d["size_bytes"] = paths[card.name].stat().st_size
+            out.append(d)
+        print(json.dumps(out, indent=2))
+        return 0
+    if not cards:
+        print("no models are shipped in this install")
+        return 0
+    for card in cards:
+        size_kb = paths[card.name].stat().st_size / 1024
+        print(f"{card.name}  task={card.task}  labels={','.join(card.labels)}  {size_kb:.0f} KB  "
+              f"{card.architecture} ({card.params:,} params)")  # fmt: skip
+        for split, m in card.metrics.items():
+            if isinstance(m, dict) and "accuracy" in m:
+                print(
+                    f"    {split}: accuracy {m['accuracy']:.4f}"
+                    + (f", macro-F1 {m['macro_f1']:.4f}" if "macro_f1" in m else "")
+                )
+        if card.command:
+            print(f"    made by: {card.command}")
+    return 0

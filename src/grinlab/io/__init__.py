@@ -1,0 +1,1 @@
+"""Sources (images, folders, videos), sinks (JSONL/CSV rows, annotated images and video) and drawing."""

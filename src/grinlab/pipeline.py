@@ -1,0 +1,175 @@
+"""Analyzer: detect -> align -> classify (-> track, in stream mode) for one image or frame at a time.
+
+MediaPipe-Tasks-style running modes: IMAGE (independent images) and VIDEO (frames of one video with
+strictly increasing timestamps). The constructor validates options and loads the models; it never
+touches the network.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+from .errors import GrinlabError
+from .results import FaceBox, FaceResult, FrameResult, Prediction
+
+
+class RunningMode(str, Enum):
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+@dataclass(frozen=True)
+class AnalyzerOptions:
+    """detector: a registered detector name (``auto`` prefers YuNet when its model file is present).
+    models: shipped model names or paths to .onnx files (each with its card).
+    crop_margin: extra context around the detector box, as a fraction of its size (None = the
+        aligner's default for that detector).
+    faces_are_crops: skip detection and treat each whole image as one face (datasets of crops).
+    max_faces: keep at most this many faces, highest detector score first (None = all).
+    """
+
+    detector: str = "auto"
+    detector_options: dict = field(default_factory=dict)
+    models: tuple[str, ...] = ("smile",)
+    crop_margin: float | None = None
+    faces_are_crops: bool = False
+    max_faces: int | None = None
+    mode: RunningMode = RunningMode.IMAGE
+
+    def __post_init__(self):
+        object.__setattr__(self, "models", tuple(self.models))
+        object.__setattr__(self, "mode", RunningMode(self.mode))
+        if not self.models:
+            raise GrinlabError("give at least one model (see `grinlab models`)")
+        if self.max_faces is not None and self.max_faces < 1:
+            raise GrinlabError(f"max_faces must be at least 1, got {self.max_faces}")
+        if self.crop_margin is not None and not 0 <= self.crop_margin <= 2:
+            raise GrinlabError(f"crop_margin must be between 0 and 2, got {self.crop_margin}")
+
+
+class Analyzer:
+    """One call per image: ``analyze(image)`` -> FrameResult with one FaceResult per face."""
+
+    def __init__(self, options: AnalyzerOptions | None = None, **overrides):
+        from .classify import OnnxClassifier
+        from .shipped import resolve_model
+
+        if options is None:
+            options = AnalyzerOptions(**overrides)
+        elif overrides:
+            raise GrinlabError("pass either an AnalyzerOptions or keyword options, not both")
+        self.options = options
+        self._detector = None
+        if not options.faces_are_crops:
+            from .detect import create_detector
+
+            self._detector = create_detector(options.detector, **options.detector_options)
+        self._classifiers = {}
+        for m in options.models:
+            path = resolve_model(m)
+            self._classifiers[path.stem if m == str(path) else m] = OnnxClassifier(path)
+        self._last_timestamp: float | None = None
+        self._closed = False
+
+    @property
+    def detector_name(self) -> str:
+        return "none (faces are crops)" if self._detector is None else type(self._detector).__name__
+
+    @property
+    def model_names(self) -> list[str]:
+        return list(self._classifiers)
+
+    def __enter__(self) -> Analyzer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._classifiers.clear()
+        self._detector = None
+        self._closed = True
+
+    def analyze(self, image: np.ndarray, source: str = "", frame_index: int = 0) -> FrameResult:
+        """IMAGE mode: analyse one image (uint8 BGR, grey or BGRA)."""
+        if self.options.mode is not RunningMode.IMAGE:
+            raise GrinlabError("this Analyzer is in VIDEO mode: call analyze_frame(image, timestamp_ms)")
+        return self._run(image, source, frame_index, None)
+
+    def analyze_frame(self, image: np.ndarray, timestamp_ms: float, source: str = "", frame_index: int = 0):
+        """VIDEO mode: frames of one video, with strictly increasing timestamps in milliseconds."""
+        if self.options.mode is not RunningMode.VIDEO:
+            raise GrinlabError("this Analyzer is in IMAGE mode: call analyze(image)")
+        if self._last_timestamp is not None and timestamp_ms <= self._last_timestamp:
+            raise GrinlabError(
+                f"timestamps must increase: got {timestamp_ms} ms after {self._last_timestamp} ms"
+            )
+        self._last_timestamp = timestamp_ms
+        return self._run(image, source, frame_index, timestamp_ms)
+
+    def _run(self, image, source, frame_index, timestamp_ms) -> FrameResult:
+        from .align import crop_face
+
+        if self._closed:
+            raise GrinlabError("this Analyzer is closed; create a new one")
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3):
+            raise GrinlabError("image must be a uint8 numpy array (H, W) or (H, W, 3|4) as OpenCV decodes it")
+        h, w = image.shape[:2]
+        t0 = time.perf_counter()
+        if self._detector is None:
+            boxes = [FaceBox(0.0, 0.0, float(w), float(h), 1.0)]
+        else:
+            boxes = self._detector.detect(image)
+        if self.options.max_faces is not None:
+            boxes = boxes[: self.options.max_faces]
+        t1 = time.perf_counter()
+        if self._detector is None:
+            crops = [image]
+        else:
+            kw = {} if self.options.crop_margin is None else {"margin": self.options.crop_margin}
+            crops = [crop_face(image, b, **kw) for b in boxes]
+        t2 = time.perf_counter()
+        per_model = {name: clf.predict_proba(crops) for name, clf in self._classifiers.items()}
+        t3 = time.perf_counter()
+        faces = []
+        for i, box in enumerate(boxes):
+            preds = {}
+            for name, clf in self._classifiers.items():
+                probs = per_model[name][i]
+                k = int(np.argmax(probs))
+                preds[name] = Prediction(
+                    model=name,
+                    task=clf.card.task,
+                    label=clf.labels[k],
+                    score=float(probs[k]),
+                    probabilities={lab: float(p) for lab, p in zip(clf.labels, probs)},
+                )
+            faces.append(
+                FaceResult(index=i, box=box, predictions=preds, smile_intensity=_smile_intensity(preds))
+            )
+        timings = {
+            "detect": (t1 - t0) * 1e3,
+            "align": (t2 - t1) * 1e3,
+            "classify": (t3 - t2) * 1e3,
+            "total": (t3 - t0) * 1e3,
+        }
+        return FrameResult(source, frame_index, w, h, tuple(faces), timestamp_ms, timings)
+
+
+def _smile_intensity(preds: dict[str, Prediction]) -> float | None:
+    """P(smile) of the first smile-capable model: the smile model's P(smile), or the valence model's
+    P(positive) + P(negative smile), or the emotion model's P(happy)."""
+    for p in preds.values():
+        probs = p.probabilities
+        if "smile" in probs:
+            return probs["smile"]
+        if "positive_smile" in probs:
+            return probs["positive_smile"] + probs.get("negative_smile", 0.0)
+    for p in preds.values():
+        if "happy" in p.probabilities:
+            return p.probabilities["happy"]
+    return None
