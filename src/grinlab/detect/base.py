@@ -1,0 +1,102 @@
+"""The detector contract: one Protocol, shared options, shared NMS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+from ..errors import GrinlabError
+from ..results import FaceBox
+
+
+@runtime_checkable
+class FaceDetector(Protocol):
+    """``detect(image)`` takes uint8 BGR (H, W, 3), grey (H, W) or BGRA and returns every face as
+    a FaceBox in that image's pixel coordinates, sorted by score, highest first."""
+
+    options: DetectorOptions
+
+    def detect(self, image: np.ndarray) -> list[FaceBox]: ...
+
+
+@dataclass(frozen=True)
+class DetectorOptions:
+    """score_threshold: drop faces scoring below this (0..1).
+    min_face_size: drop faces whose shorter side is below this many pixels (in the input image).
+    nms_iou: overlapping boxes above this IoU are merged (highest score kept).
+    max_faces: keep at most this many (None = all).
+    detect_width: downscale images wider than this before detecting, for speed; boxes are mapped
+        back to the input image (None = detect at full size).
+    """
+
+    score_threshold: float = 0.5
+    min_face_size: int = 20
+    nms_iou: float = 0.3
+    max_faces: int | None = None
+    detect_width: int | None = 640
+
+    def __post_init__(self):
+        if not 0.0 <= self.score_threshold <= 1.0:
+            raise GrinlabError(f"score_threshold must be in [0, 1], got {self.score_threshold}")
+        if self.min_face_size < 1:
+            raise GrinlabError(f"min_face_size must be at least 1 pixel, got {self.min_face_size}")
+        if not 0.0 < self.nms_iou <= 1.0:
+            raise GrinlabError(f"nms_iou must be in (0, 1], got {self.nms_iou}")
+        if self.max_faces is not None and self.max_faces < 1:
+            raise GrinlabError(f"max_faces must be at least 1, got {self.max_faces}")
+        if self.detect_width is not None and self.detect_width < 64:
+            raise GrinlabError(f"detect_width must be at least 64 pixels, got {self.detect_width}")
+
+
+def as_bgr(image: np.ndarray) -> np.ndarray:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3):
+        raise GrinlabError("detectors take a uint8 image (H, W) or (H, W, 3|4) as OpenCV decodes it")
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return image
+
+
+def as_grey(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return image
+    return cv2.cvtColor(as_bgr(image), cv2.COLOR_BGR2GRAY)
+
+
+def downscale(image: np.ndarray, width: int | None) -> tuple[np.ndarray, float]:
+    """(image resized to at most ``width`` wide, factor to map boxes back to the input)."""
+    w = image.shape[1]
+    if width is None or w <= width:
+        return image, 1.0
+    scale = w / width
+    h = int(round(image.shape[0] / scale))
+    return cv2.resize(image, (width, h), interpolation=cv2.INTER_AREA), scale
+
+
+def nms(boxes: list[FaceBox], iou: float) -> list[FaceBox]:
+    """Greedy non-maximum suppression; returns boxes sorted by score, highest first."""
+    kept: list[FaceBox] = []
+    for b in sorted(boxes, key=lambda b: -b.score):
+        if all(b.iou(k) <= iou for k in kept):
+            kept.append(b)
+    return kept
+
+
+def finish(boxes: list[FaceBox], options: DetectorOptions, shape: tuple[int, ...]) -> list[FaceBox]:
+    """Clip to the image, filter by score and size, NMS, cap the count."""
+    h, w = shape[:2]
+    out = []
+    for b in boxes:
+        x0, y0 = max(0.0, b.x), max(0.0, b.y)
+        x1, y1 = min(float(w), b.x + b.w), min(float(h), b.y + b.h)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        b = FaceBox(x0, y0, x1 - x0, y1 - y0, b.score, b.landmarks)
+        if b.score >= options.score_threshold and min(b.w, b.h) >= options.min_face_size:
+            out.append(b)
+    out = nms(out, options.nms_iou)
+    return out[: options.max_faces] if options.max_faces else out

@@ -1,0 +1,64 @@
+"""YuNet (Wu et al. 2023) through OpenCV's FaceDetectorYN: boxes, a calibrated score and five
+landmarks (right eye, left eye, nose tip, right and left mouth corner; "right" = the subject's).
+
+The ONNX file is not in any package: ``grinlab download yunet`` fetches it with a sha256 check,
+or pass ``model_path`` / set GRINLAB_YUNET_MODEL. Nothing is downloaded here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import GrinlabError
+from ..results import FaceBox
+from .base import DetectorOptions, as_bgr, downscale, finish
+
+
+class YuNetDetector:
+    def __init__(self, options: DetectorOptions | None = None, model_path: str | Path | None = None):
+        from ..assets import asset_path, missing_message
+
+        self.options = options or DetectorOptions()
+        path = Path(model_path) if model_path else asset_path("yunet")
+        if path is None:
+            raise GrinlabError(missing_message("yunet"))
+        if not path.is_file():
+            raise GrinlabError(f"{path}: YuNet model file not found")
+        if not hasattr(cv2, "FaceDetectorYN"):
+            raise GrinlabError("this OpenCV build has no FaceDetectorYN (needs OpenCV >= 4.8)")
+        try:
+            # Our own threshold/NMS run in finish(); YuNet's are kept loose so the options decide.
+            self._net = cv2.FaceDetectorYN.create(
+                str(path), "", (320, 320), min(self.options.score_threshold, 0.5), 0.3, 5000
+            )
+        except cv2.error as exc:
+            raise GrinlabError(f"{path}: OpenCV cannot load this YuNet model ({exc.err})") from None
+        self.model_path = path
+        self._size = (320, 320)
+
+    def detect(self, image: np.ndarray) -> list[FaceBox]:
+        bgr = as_bgr(image)
+        small, scale = downscale(bgr, self.options.detect_width)
+        h, w = small.shape[:2]
+        if (w, h) != self._size:
+            self._net.setInputSize((w, h))
+            self._size = (w, h)
+        _, faces = self._net.detect(small)
+        boxes = []
+        for f in [] if faces is None else faces:
+            f = f.astype(np.float64)
+            lm = tuple((float(f[4 + 2 * i] * scale), float(f[5 + 2 * i] * scale)) for i in range(5))
+            boxes.append(
+                FaceBox(
+                    float(f[0] * scale),
+                    float(f[1] * scale),
+                    float(f[2] * scale),
+                    float(f[3] * scale),
+                    float(f[14]),
+                    lm,
+                )
+            )
+        return finish(boxes, self.options, bgr.shape)
