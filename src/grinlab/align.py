@@ -5,10 +5,11 @@ has landmarks, rotated about that centre so that the eyes are level. Parts outsi
 filled by replicating the border (or black with ``border="constant"``). Training (GENKI-4K crops)
 and the runtime call this same function, so both see the same framing.
 
-Framing is the same for Haar and YuNet boxes. Measured on 89 faces seen by both (every 40th GENKI-4K
-photo, the White House portraits, astronaut.png): YuNet's box is narrower, width ratio
-YuNet / Haar = 0.85 +- 0.07 (median 0.83), and taller (h / w = 1.31); the box centres agree to
-within 2% of the width. So the crop side is measured in Haar widths: a box with landmarks (YuNet's)
+Framing is the same for Haar and YuNet boxes. Measured on the faces both find (every 40th GENKI-4K
+photo, the White House portraits, astronaut.png; 89 faces with Haar's frontalface_default cascade,
+84 with alt2, the default now): YuNet's box is narrower, width ratio YuNet / Haar = 0.85 +- 0.07
+(median 0.83 / 0.84), and taller (h / w = 1.31); the box centres agree to within 2% of the width.
+So the crop side is measured in Haar widths: a box with landmarks (YuNet's)
 counts as ``w / 0.84`` wide before the margin is added.
 
 Levelling is only as good as the landmarks: YuNet (2023mar) follows in-plane head tilt only partly

@@ -90,6 +90,18 @@ def test_haar_score_and_options(photos_dir):
         create_detector("haar", min_neighbors=-1)
 
 
+def test_haar_cascade_choice(photos_dir, tmp_path):
+    image = cv2.imread(str(photos_dir / "astronaut.png"))
+    other = create_detector("haar", cascade="haarcascade_frontalface_default.xml", min_neighbors=3)
+    assert other.cascade.name == "haarcascade_frontalface_default.xml" and len(other.detect(image)) == 1
+    with pytest.raises(GrinlabError, match="haarcascade_nope.xml not found"):
+        create_detector("haar", cascade="haarcascade_nope.xml")
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<opencv_storage></opencv_storage>")
+    with pytest.raises(GrinlabError, match="bad.xml: OpenCV cannot load"):
+        create_detector("haar", cascade=str(bad))
+
+
 def test_yunet_landmarks_in_order(photos_dir, yunet_path):
     image = cv2.imread(str(photos_dir / "astronaut.png"))
     (f,) = create_detector("yunet", model_path=yunet_path).detect(image)
