@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 NAME = "analyze"
@@ -58,6 +57,7 @@ def run(args) -> int:
 
     from ..batch import run_batch
     from ..pipeline import Analyzer, AnalyzerOptions
+    from ..progress import progress_enabled
 
     det_opts = {}
     if args.yunet_model:
@@ -68,7 +68,7 @@ def run(args) -> int:
         detector=args.detector, detector_options=det_opts, models=tuple(args.models),
         faces_are_crops=args.crops, max_faces=args.max_faces,
     )  # fmt: skip
-    progress = sys.stderr.isatty() and not os.environ.get("GRINLAB_NO_PROGRESS")
+    progress = progress_enabled()
     with Analyzer(options) as analyzer:
         summary = run_batch(
             analyzer, args.paths, args.out, every=args.every, write_csv=args.csv,

@@ -58,6 +58,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         help="extra option for the dataset loader, e.g. ferplus=true (repeatable)",
     )
+    g.add_argument(
+        "--extra-data",
+        metavar="PATH",
+        action="append",
+        help="another dataset for the same task, its splits appended to --data's (repeatable)",
+    )
     g.add_argument("--task", help="label set: smile, valence, emotion7 or happy_neutral")
     g.add_argument("--model", help="network name from the zoo (see the zoo's list_models())")
     g.add_argument(
@@ -158,6 +164,8 @@ def build_config(args: argparse.Namespace):
                 raise GrinlabError(f"--data-option must be KEY=VALUE, got {item!r}")
             opts[key] = _parse_value(value)
         values["data_options"] = opts
+    if args.extra_data:
+        values["extra_data"] = [str(d) for d in args.extra_data]
     if args.no_eval:
         values["evaluate"] = False
     if args.input_size or args.channels or args.normalization:
@@ -201,6 +209,8 @@ def command_line(config, run_dir: str) -> str:
             continue
         flag = "--" + opt.replace("_", "-")
         words += [flag] if isinstance(now[field], bool) else [flag, str(now[field])]
+    for path in now.get("extra_data") or ():
+        words += ["--extra-data", path]
     for key, value in now["data_options"].items():
         words += ["--data-option", f"{key}={json.dumps(value)}"]
     spec, dspec = now["preprocessing"], defaults["preprocessing"]

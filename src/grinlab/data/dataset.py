@@ -88,3 +88,34 @@ def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tupl
     val = np.sort(np.asarray(val, dtype=np.int64))
     train = np.setdiff1d(np.arange(len(labels)), val)
     return train, val
+
+
+def concat_datasets(parts: list[FaceDataset], name: str | None = None) -> FaceDataset:
+    """One dataset from several with the same classes (sources keep their origin)."""
+    if not parts:
+        raise GrinlabError("nothing to concatenate")
+    classes = parts[0].classes
+    for p in parts[1:]:
+        if p.classes != classes:
+            raise GrinlabError(
+                f"cannot combine {p.name} ({', '.join(p.classes)}) with {parts[0].name} ({', '.join(classes)}): "
+                "the class lists differ; train them on the same task"
+            )
+    soft = None
+    if all(p.soft_labels is not None for p in parts):
+        soft = np.concatenate([p.soft_labels for p in parts])
+    skipped: dict[str, int] = {}
+    for p in parts:
+        for k, v in p.skipped.items():
+            skipped[k] = skipped.get(k, 0) + v
+    return FaceDataset(
+        name=name or "+".join(p.name for p in parts),
+        task=parts[0].task,
+        classes=classes,
+        images=[im for p in parts for im in p.images],
+        labels=np.concatenate([p.labels for p in parts]),
+        sources=[s for p in parts for s in p.sources],
+        soft_labels=soft,
+        skipped=skipped,
+        split=parts[0].split,
+    )

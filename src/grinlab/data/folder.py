@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from ..errors import GrinlabError
 from ..labels import EMOTION7, task_labels
+from ..progress import progress_enabled
 from .dataset import FaceDataset
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,9 @@ def read_images(
     An unreadable file raises a GrinlabError naming it (prefixed by ``where[i]``, e.g. the csv row
     that lists it), or is left out when ``skip_unreadable``."""
     images, kept = [], []
-    for i, p in enumerate(tqdm(paths, desc=desc, unit="img", leave=False, disable=len(paths) < 500)):
+    for i, p in enumerate(
+        tqdm(paths, desc=desc, unit="img", leave=False, disable=len(paths) < 500 or not progress_enabled())
+    ):
         image = read_image(p, grey)
         if image is None:
             if not skip_unreadable:

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from ..errors import GrinlabError
 from ..labels import SMILE
+from ..progress import progress_enabled
 from .cache import cached_arrays, pack_images, unpack_images
 from .dataset import FaceDataset
 from .folder import read_image
@@ -83,7 +84,9 @@ def _crop_all(
     crops, numbers, labels = [], [], []
     skipped: Counter[str] = Counter()
     entries = read_genki_labels(root)
-    for number, label in tqdm(entries, desc="GENKI-4K faces", unit="img", leave=False):
+    for number, label in tqdm(
+        entries, desc="GENKI-4K faces", unit="img", leave=False, disable=not progress_enabled()
+    ):
         if label is None:
             skipped["held_out"] += 1
             continue

@@ -26,6 +26,9 @@ class TrainConfig:
     data: str = ""
     data_format: str = "auto"
     data_options: dict = field(default_factory=dict)
+    # More datasets for the same task; each one's train/val(/test) splits are appended to the
+    # main dataset's. Loader options in data_options go to each loader that accepts them.
+    extra_data: tuple[str, ...] = ()
     val_fraction: float = 0.15
     seed: int = 0
     epochs: int = 10
@@ -113,6 +116,7 @@ class TrainConfig:
         elif isinstance(self.preprocessing, dict):
             object.__setattr__(self, "preprocessing", Preprocessing.from_dict(self.preprocessing))
         object.__setattr__(self, "data_options", dict(self.data_options or {}))
+        object.__setattr__(self, "extra_data", tuple(str(d) for d in (self.extra_data or ())))
 
     @property
     def classes(self) -> tuple[str, ...]:

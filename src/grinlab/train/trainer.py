@@ -38,6 +38,7 @@ from tqdm import tqdm
 
 from ..data.dataset import FaceDataset
 from ..errors import GrinlabError
+from ..progress import progress_enabled
 from .config import TrainConfig
 from .torch_data import FaceTorchDataset, make_loader
 from .zoo import count_params, create_model
@@ -56,10 +57,6 @@ RUN_OUTPUTS = (
 # Options that may differ when resuming a run (everything else must match the stored config).
 RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "evaluate", "evaluate_test", "patience"}
 N_PARITY_SAMPLES = 64
-
-
-def progress_enabled() -> bool:
-    return sys.stderr.isatty() and not os.environ.get("GRINLAB_NO_PROGRESS")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -625,6 +622,36 @@ class Trainer:
         )
 
 
+def load_training_splits(config: TrainConfig) -> dict[str, FaceDataset]:
+    """The config's dataset splits; with ``extra_data``, each split concatenated across datasets.
+    Loader options go only to the loaders whose signature takes them."""
+    import inspect
+
+    from ..data import DATASET_FORMATS, concat_datasets, load_splits
+    from ..data.registry import detect_format
+
+    parts = []
+    for i, path in enumerate((config.data, *config.extra_data)):
+        if not Path(path).exists():
+            raise GrinlabError(f"{path}: dataset path not found")
+        fmt = config.data_format if i == 0 else "auto"
+        loader = DATASET_FORMATS[detect_format(path) if fmt == "auto" else fmt]
+        accepted = inspect.signature(loader).parameters
+        opts = {k: v for k, v in config.data_options.items() if k in accepted}
+        parts.append(
+            load_splits(
+                path, fmt=fmt, task=config.task, val_fraction=config.val_fraction, seed=config.seed, **opts
+            )
+        )
+    if len(parts) == 1:
+        return parts[0]
+    return {
+        split: concat_datasets([p[split] for p in parts if split in p])
+        for split in ("train", "val", "test")
+        if any(split in p for p in parts)
+    }
+
+
 def train_run(
     config: TrainConfig,
     run_dir: str | os.PathLike,
@@ -638,12 +665,7 @@ def train_run(
     trainer.check_run_dir()  # before the (slow) data loading, and before anything is written
     if not config.data or not Path(config.data).exists():
         raise GrinlabError(f"{config.data or '(no --data)'}: dataset path not found; pass --data PATH")
-    from ..data import load_splits
-
-    splits = load_splits(
-        config.data, fmt=config.data_format, task=config.task, val_fraction=config.val_fraction, seed=config.seed,
-        **config.data_options,
-    )  # fmt: skip
+    splits = load_training_splits(config)
     test = None
     if config.evaluate_test:
         test = splits.get("test")
