@@ -77,7 +77,9 @@ class Analyzer:
 
     @property
     def detector_name(self) -> str:
-        return "none (faces are crops)" if self._detector is None else type(self._detector).__name__
+        if self._detector is None:
+            return "none (faces are crops)"
+        return type(self._detector).__name__.removesuffix("Detector").lower()
 
     @property
     def model_names(self) -> list[str]:

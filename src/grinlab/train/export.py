@@ -169,6 +169,7 @@ def export_onnx(
         sha256=sha256_file(out_path),
         dataset={
             "path": config.data,
+            "extra_paths": list(config.extra_data),
             "format": config.data_format,
             "options": config.data_options,
             "split": f"seeded stratified val split (fraction {config.val_fraction}, seed {config.seed}) "
