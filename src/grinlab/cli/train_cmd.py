@@ -105,7 +105,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     g = p.add_argument_group("transfer learning")
     g.add_argument("--init-from", metavar="CKPT", help="start from this checkpoint's backbone weights")
-    g.add_argument("--freeze", help="with --init-from: which part to freeze (none, backbone, ...)")
+    g.add_argument(
+        "--freeze",
+        help="with --init-from: none, all_but_last (train the last block + new head) or backbone (head only)",
+    )
 
     g = p.add_argument_group("run control")
     g.add_argument("--device", help="auto (default), cpu or cuda")

@@ -49,7 +49,7 @@ class TrainConfig:
     augment: str = "light"
     preprocessing: Preprocessing | None = None
     init_from: str | None = None  # checkpoint whose backbone weights start the model (transfer)
-    freeze: str = "none"  # transfer: which part of the backbone to freeze ("none", "backbone", ...)
+    freeze: str = "none"  # transfer: none, all_but_last (the FaceHack recipe) or backbone (head only)
     soft_labels: bool = False
     device: str = "auto"
     num_workers: int = 0
@@ -99,6 +99,10 @@ class TrainConfig:
         )
         need(self.patience >= 0, f"patience must be >= 0 (0 = no early stopping), got {self.patience}")
         need(self.num_workers >= 0, f"num_workers must be >= 0, got {self.num_workers}")
+        need(
+            self.freeze in ("none", "all_but_last", "backbone"),
+            f"freeze must be none, all_but_last or backbone, got {self.freeze!r}",
+        )
         need(
             self.freeze == "none" or bool(self.init_from),
             "freeze needs init_from: only a pretrained backbone is worth freezing",

@@ -82,7 +82,8 @@ def build_model(config: TrainConfig, num_classes: int, load_init: bool = True) -
             load_backbone_weights(model, config.init_from)
         freeze = None if config.freeze == "none" else config.freeze
         torch.manual_seed(config.seed + 1)  # the new head's init does not depend on load_init
-        model = prepare_transfer(model, num_classes, freeze=freeze) or model
+        summary = prepare_transfer(model, num_classes, freeze=freeze)
+        log.info("transfer: %(trainable)d of %(total)d parameters trainable (freeze %(freeze)s)", summary)
     model.zoo_name = config.model
     return model
 
