@@ -606,7 +606,9 @@ class Trainer:
             results[split] = classification_metrics(ds.labels, probs.argmax(1), classes)
             if evaluate_predictor is not None:
                 out = self.run_dir / ("report" if split == "val" else f"report_{split}")
-                evaluate_predictor(predictor, ds, spec, out, history=getattr(self, "history_", None))
+                evaluate_predictor(
+                    predictor, ds, spec, out, history=getattr(self, "history_", None), force=True
+                )
         _atomic_write_text(self.run_dir / "results.json", json.dumps(results, indent=2) + "\n")
         return results
 

@@ -20,8 +20,7 @@ def _stage(cin: int, cout: int) -> nn.Sequential:
 class SimpleCNN(nn.Module):
     def __init__(self, num_classes: int, in_chans: int = 1, input_size=(48, 48), dropout: float = 0.5):
         super().__init__()
-        # Kept as one Sequential named "features" so checkpoints of earlier runs still load.
-        self.features = nn.Sequential(*_stage(in_chans, 8), *_stage(8, 16), *_stage(16, 16))
+        self.features = nn.Sequential(_stage(in_chans, 8), _stage(8, 16), _stage(16, 16))
         h, w = (s // 8 for s in input_size)
         self.num_features = 16 * h * w
         self.head = nn.Sequential(
@@ -33,8 +32,7 @@ class SimpleCNN(nn.Module):
         )
 
     def blocks(self) -> list[nn.Module]:
-        f = self.features
-        return [f[0:3], f[3:6], f[6:9]]
+        return list(self.features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))

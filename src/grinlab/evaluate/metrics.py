@@ -1,0 +1,88 @@
+"""Classification metrics in numpy, JSON-ready."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """cm[i, j] = number of samples of true class i predicted as j."""
+    cm = np.zeros((n_classes, n_classes), np.int64)
+    np.add.at(cm, (np.asarray(y_true, int), np.asarray(y_pred, int)), 1)
+    return cm
+
+
+def per_class(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(precision, recall, f1, support) per class; 0 where undefined."""
+    tp = np.diag(cm).astype(float)
+    pred = cm.sum(axis=0).astype(float)
+    support = cm.sum(axis=1).astype(float)
+    precision = np.divide(tp, pred, out=np.zeros_like(tp), where=pred > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    return precision, recall, f1, support
+
+
+def macro_f1(y_true, y_pred, n_classes: int) -> float:
+    """Mean F1 over the classes that occur in y_true or y_pred."""
+    cm = confusion_matrix(y_true, y_pred, n_classes)
+    _, _, f1, support = per_class(cm)
+    present = (support > 0) | (cm.sum(axis=0) > 0)
+    return float(f1[present].mean()) if present.any() else 0.0
+
+
+def calibration(probs: np.ndarray, y_true: np.ndarray, n_bins: int = 15) -> dict:
+    """Expected calibration error of the top-class confidence (equal-width bins), with the bins."""
+    conf = probs.max(axis=1)
+    correct = (probs.argmax(axis=1) == y_true).astype(float)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    idx = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, n_bins - 1)
+    bins, ece = [], 0.0
+    for b in range(n_bins):
+        m = idx == b
+        if m.any():
+            acc, c = float(correct[m].mean()), float(conf[m].mean())
+            ece += m.mean() * abs(acc - c)
+            bins.append(
+                {
+                    "lo": float(edges[b]),
+                    "hi": float(edges[b + 1]),
+                    "n": int(m.sum()),
+                    "accuracy": acc,
+                    "confidence": c,
+                }
+            )
+    return {"ece": float(ece), "bins": bins}
+
+
+def log_loss(probs: np.ndarray, y_true: np.ndarray) -> float:
+    p = np.clip(probs[np.arange(len(y_true)), y_true], 1e-12, 1.0)
+    return float(-np.log(p).mean())
+
+
+def classification_summary(y_true, probs, classes) -> dict:
+    """Accuracy, macro-F1, per-class precision/recall/F1/support, confusion, ECE, log loss."""
+    y_true = np.asarray(y_true, int)
+    probs = np.asarray(probs, float)
+    y_pred = probs.argmax(axis=1)
+    cm = confusion_matrix(y_true, y_pred, len(classes))
+    precision, recall, f1, support = per_class(cm)
+    return {
+        "n": int(len(y_true)),
+        "accuracy": float((y_pred == y_true).mean()) if len(y_true) else 0.0,
+        "macro_f1": macro_f1(y_true, y_pred, len(classes)),
+        "per_class": {
+            c: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, c in enumerate(classes)
+        },
+        "recall": {c: float(recall[i]) for i, c in enumerate(classes)},
+        "confusion": cm.tolist(),
+        "ece": calibration(probs, y_true)["ece"] if len(y_true) else 0.0,
+        "log_loss": log_loss(probs, y_true) if len(y_true) else 0.0,
+    }

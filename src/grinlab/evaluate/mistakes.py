@@ -1,0 +1,66 @@
+"""Misclassified faces on disk, as the SmileRecognition project did with its "wh"/"wn" folders:
+``mistakes/<true>__as__<pred>/<rank>_p<prob>_<source>.png`` (most confident first) and a grid."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def _stem(source: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(source.split(":")[0]).stem + source.split(":")[-1][-12:])[
+        :60
+    ]
+
+
+def export_mistakes(
+    images: np.ndarray, y_true, probs, classes, sources, out_dir: Path, per_pair: int = 50
+) -> dict:
+    """Write misclassified crops by (true, predicted) pair; returns {"true__as__pred": count}."""
+    y_pred = probs.argmax(axis=1)
+    conf = probs.max(axis=1)
+    counts = {}
+    for t in range(len(classes)):
+        for p in range(len(classes)):
+            if t == p:
+                continue
+            idx = np.flatnonzero((y_true == t) & (y_pred == p))
+            if not len(idx):
+                continue
+            key = f"{classes[t]}__as__{classes[p]}"
+            counts[key] = int(len(idx))
+            folder = out_dir / key
+            folder.mkdir(parents=True, exist_ok=True)
+            for rank, i in enumerate(idx[np.argsort(-conf[idx])][:per_pair]):
+                cv2.imwrite(str(folder / f"{rank:03d}_p{conf[i]:.2f}_{_stem(sources[i])}.png"), images[i])
+    return counts
+
+
+def mistakes_grid(
+    images: np.ndarray, y_true, probs, classes, path: Path, n: int = 48, tile: int = 96
+) -> Path | None:
+    """The ``n`` most confident mistakes as labelled tiles ("true -> pred p")."""
+    y_pred = probs.argmax(axis=1)
+    conf = probs.max(axis=1)
+    wrong = np.flatnonzero(y_pred != y_true)
+    if not len(wrong):
+        return None
+    wrong = wrong[np.argsort(-conf[wrong])][:n]
+    cols = min(8, len(wrong))
+    rows = (len(wrong) + cols - 1) // cols
+    grid = np.full((rows * (tile + 18), cols * tile, 3), 255, np.uint8)
+    for k, i in enumerate(wrong):
+        img = images[i]
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 else img
+        r, c = divmod(k, cols)
+        y0, x0 = r * (tile + 18), c * tile
+        grid[y0 : y0 + tile, x0 : x0 + tile] = cv2.resize(img, (tile, tile))
+        text = f"{classes[y_true[i]][:7]}>{classes[y_pred[i]][:7]} {conf[i]:.2f}"
+        cv2.putText(
+            grid, text, (x0 + 2, y0 + tile + 13), cv2.FONT_HERSHEY_SIMPLEX, 0.32, (0, 0, 160), 1, cv2.LINE_AA
+        )
+    cv2.imwrite(str(path), grid)
+    return path

@@ -1,0 +1,107 @@
+"""One evaluation report for any predictor (torch checkpoint or ONNX model) on a FaceDataset.
+
+``out_dir``: summary.json, report.md, confusion.png, curves.png (with a training history),
+reliability.png, mistakes/<true>__as__<pred>/, mistakes_grid.png.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..data import FaceDataset
+from ..errors import GrinlabError
+from ..preprocess import Preprocessing, fit_crop
+from .metrics import calibration, classification_summary
+from .mistakes import export_mistakes, mistakes_grid
+from .plots import plot_confusion, plot_curves, plot_reliability
+from .robustness import REGIONS, occlusion_accuracy
+from .robustness import flip_tta as flip_tta_probs
+
+
+def _batched(predict, batch: np.ndarray, batch_size: int) -> np.ndarray:
+    return np.concatenate([predict(batch[i : i + batch_size]) for i in range(0, len(batch), batch_size)])
+
+
+def evaluate_predictor(
+    predict: Callable[[np.ndarray], np.ndarray],
+    dataset: FaceDataset,
+    spec: Preprocessing,
+    out_dir: str | Path,
+    history: list[dict] | None = None,
+    flip_tta: bool = True,
+    occlusion: bool = True,
+    mistakes: bool = True,
+    batch_size: int = 256,
+    force: bool = False,
+    name: str = "",
+) -> dict:
+    """Evaluate ``predict(uint8 crops at input size) -> probs`` on ``dataset`` and write the report."""
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise GrinlabError(f"{out} already holds a report; pass --force to overwrite it")
+        shutil.rmtree(out)
+    if len(dataset) == 0:
+        raise GrinlabError(f"{dataset.name}: no samples to evaluate")
+    out.mkdir(parents=True, exist_ok=True)
+    classes = dataset.classes
+    batch = np.stack([fit_crop(im, spec) for im in dataset.images])
+    y = dataset.labels
+    run = lambda b: _batched(predict, b, batch_size)  # noqa: E731
+    t0 = time.perf_counter()
+    probs = run(batch)
+    ms_per_face = (time.perf_counter() - t0) * 1e3 / len(batch)
+    summary = classification_summary(y, probs, classes)
+    summary.update({"name": name, "dataset": dataset.summary(), "ms_per_face": round(ms_per_face, 4)})
+    if flip_tta:
+        tta = flip_tta_probs(run, batch, probs)
+        summary["flip_tta"] = {"accuracy": float((tta.argmax(1) == y).mean()),
+                               "macro_f1": classification_summary(y, tta, classes)["macro_f1"]}  # fmt: skip
+    if occlusion:
+        summary["occlusion"] = {"regions": {k: {"rows": v[0], "cols": v[1]} for k, v in REGIONS.items()},
+                                "accuracy": occlusion_accuracy(run, batch, y)}  # fmt: skip
+    cal = calibration(probs, y)
+    plot_confusion(summary["confusion"], classes, out / "confusion.png", title=name or dataset.name)
+    plot_reliability(cal["bins"], cal["ece"], out / "reliability.png")
+    if history:
+        plot_curves(history, out / "curves.png")
+    if mistakes:
+        summary["mistakes"] = export_mistakes(batch, y, probs, classes, dataset.sources, out / "mistakes")
+        mistakes_grid(batch, y, probs, classes, out / "mistakes_grid.png")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "report.md").write_text(_markdown(summary, classes, bool(history), mistakes))
+    return summary
+
+
+def _markdown(s: dict, classes, has_curves: bool, has_mistakes: bool) -> str:
+    d = s["dataset"]
+    lines = [
+        f"# Evaluation: {s.get('name') or d['name']} on {d['name']} ({d['split']}, n={s['n']})",
+        "",
+        f"- accuracy **{s['accuracy']:.4f}**, macro-F1 **{s['macro_f1']:.4f}**, ECE {s['ece']:.4f}, log loss {s['log_loss']:.4f}",
+    ]
+    if "flip_tta" in s:
+        lines.append(
+            f"- with flip test-time augmentation (reported separately): accuracy {s['flip_tta']['accuracy']:.4f}"
+        )
+    if "occlusion" in s:
+        occ = ", ".join(f"{k} masked {v:.4f}" for k, v in s["occlusion"]["accuracy"].items())
+        lines.append(f"- occlusion robustness: {occ}")
+    lines.append(f"- {s['ms_per_face']:.3f} ms per face (batched, this predictor, this machine)")
+    lines += ["", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for c in classes:
+        p = s["per_class"][c]
+        lines.append(f"| {c} | {p['precision']:.4f} | {p['recall']:.4f} | {p['f1']:.4f} | {p['support']} |")
+    lines += ["", "![confusion](confusion.png)", "", "![reliability](reliability.png)"]
+    if has_curves:
+        lines += ["", "![curves](curves.png)"]
+    if has_mistakes and s.get("mistakes"):
+        lines += ["", "Mistakes by (true, predicted) in `mistakes/`; the most confident ones:", "",
+                  "![mistakes](mistakes_grid.png)"]  # fmt: skip
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,35 @@
+"""Metrics against hand-computed values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grinlab.evaluate.metrics import calibration, classification_summary, confusion_matrix, macro_f1
+
+
+def test_confusion_and_per_class():
+    y = np.array([0, 0, 0, 1, 1, 2])
+    p = np.array([0, 0, 1, 1, 2, 2])
+    assert confusion_matrix(y, p, 3).tolist() == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
+    probs = np.eye(3)[p] * 0.9 + 0.1 / 3
+    s = classification_summary(y, probs, ("a", "b", "c"))
+    assert s["accuracy"] == pytest.approx(4 / 6)
+    # a: P 1, R 2/3 -> F1 0.8; b: P 1/2, R 1/2 -> 0.5; c: P 1/2, R 1 -> 2/3
+    assert s["per_class"]["a"]["f1"] == pytest.approx(0.8)
+    assert s["macro_f1"] == pytest.approx((0.8 + 0.5 + 2 / 3) / 3)
+    assert s["recall"] == pytest.approx({"a": 2 / 3, "b": 0.5, "c": 1.0})
+
+
+def test_macro_f1_ignores_absent_classes():
+    assert macro_f1([0, 0, 1], [0, 0, 1], 5) == pytest.approx(1.0)
+
+
+def test_ece():
+    probs = np.array([[0.9, 0.1]] * 10)  # confidence 0.9
+    y = np.array([0] * 6 + [1] * 4)  # accuracy 0.6
+    cal = calibration(probs, y)
+    assert cal["ece"] == pytest.approx(0.3)
+    assert len(cal["bins"]) == 1 and cal["bins"][0]["n"] == 10
+    perfect = calibration(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 1]))
+    assert perfect["ece"] == pytest.approx(0.0)
