@@ -1,0 +1,40 @@
+"""The console script: every subcommand has --help; user errors are one line and exit code 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from grinlab.cli import COMMANDS, build_parser, main
+
+
+def test_every_command_is_registered():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert sorted(sub.choices) == sorted(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help(command, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([command, "--help"])
+    assert e.value.code == 0
+    assert "usage: grinlab " + command in capsys.readouterr().out
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "analyze" in capsys.readouterr().out
+
+
+def test_console_script_error_is_one_line_without_traceback(tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "grinlab", "analyze", str(tmp_path / "missing.jpg"), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2
+    assert res.stderr.strip().count("\n") == 0 and "Traceback" not in res.stderr
+    assert "no such file or folder" in res.stderr
