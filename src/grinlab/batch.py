@@ -113,7 +113,9 @@ def run_batch(
             kind = kind_of(path)
             rel = _relative_name(path, roots)
             if kind == "video":
-                _analyze_video(analyzer, path, rel, out_dir, every, annotate, jsonl, csv_sink, summary)
+                _analyze_video(
+                    analyzer, path, rel, out_dir, every, annotate, jsonl, csv_sink, summary, progress
+                )
             else:
                 for fr in iter_image(path, max_pixels):
                     _write_still(analyzer, fr, rel, out_dir, annotate, jsonl, csv_sink, summary)
@@ -147,16 +149,27 @@ def _write_still(analyzer, fr, rel, out_dir, annotate, jsonl, csv_sink, summary)
         _atomic_imwrite((out_dir / "annotated" / rel).with_suffix(".jpg"), draw_frame(fr.image, result))
 
 
-def _analyze_video(analyzer, path, rel, out_dir, every, annotate, jsonl, csv_sink, summary) -> None:
-    from .io.timeline import write_timeline
+def _analyze_video(
+    analyzer, path, rel, out_dir, every, annotate, jsonl, csv_sink, summary, progress=False
+) -> None:
+    from tqdm import tqdm
+
+    from .io.sources import video_info
+    from .io.timeline import TimelineAccumulator
 
     writer = None
     video_out = (out_dir / "annotated" / rel).with_suffix(".mp4")
     tmp_out = video_out.with_name(video_out.stem + ".part.mp4")
-    series = []
+    timeline = TimelineAccumulator(path.name)
     error = None
     fps = None
-    for fr in iter_video(path, every):
+    try:
+        total = max(1, video_info(path)["frames"] // every)
+    except GrinlabError:
+        total = None
+    for fr in tqdm(
+        iter_video(path, every), total=total, desc=path.name, unit="frame", leave=False, disable=not progress
+    ):
         if fr.error:
             error = fr.error
             break
@@ -171,7 +184,7 @@ def _analyze_video(analyzer, path, rel, out_dir, every, annotate, jsonl, csv_sin
         jsonl.write_frame(result, fr.source, fr.frame_index)
         if csv_sink:
             csv_sink.write_frame(result, fr.source, fr.frame_index)
-        series.append(result)
+        timeline.add(result)
         if annotate:
             frame = draw_frame(fr.image, result)
             if writer is None:
@@ -187,5 +200,4 @@ def _analyze_video(analyzer, path, rel, out_dir, every, annotate, jsonl, csv_sin
         jsonl.write_frame(None, str(path), -1, error)
         if csv_sink:
             csv_sink.write_frame(None, str(path), -1, error)
-    if series:
-        write_timeline(series, (out_dir / "timeline" / rel).with_suffix(".png"))
+    timeline.write((out_dir / "timeline" / rel).with_suffix(".png"))
