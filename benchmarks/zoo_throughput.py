@@ -69,7 +69,9 @@ def onnx_ms_per_face(model, batch: int, threads: int) -> tuple[float, int]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", nargs="+", default=[m for m in list_models() if not m.startswith("torchvision_")])
+    p.add_argument(
+        "--models", nargs="+", default=[m for m in list_models() if not m.startswith("torchvision_")]
+    )
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--seconds", type=float, default=8.0, help="timed training per model")
     p.add_argument("--quick", action="store_true", help="1 s per model, for a smoke test")
@@ -92,8 +94,12 @@ def main(argv=None) -> int:
         "command": shlex.join(["python", *sys.argv]),
         "setup": f"48x48 grey, 2 classes; training: batch {args.batch}, SGD, {seconds:.0f} s after warm-up; "
         "inference: ONNX Runtime CPU, batch 256, median of 10",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-                    "onnxruntime": ort.__version__},  # fmt: skip
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "onnxruntime": ort.__version__,
+        },  # fmt: skip
         "rows": rows,
     }
     if not args.quick:

@@ -18,7 +18,9 @@ MODELS = SHARED / "models"
 
 def _need(path: Path) -> Path:
     if not path.exists():
-        pytest.skip(f"needs {path} (the shared datasets beside the repo; set GRINLAB_SHARED to point elsewhere)")
+        pytest.skip(
+            f"needs {path} (the shared datasets beside the repo; set GRINLAB_SHARED to point elsewhere)"
+        )
     return path
 
 

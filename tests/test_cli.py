@@ -31,7 +31,15 @@ def test_no_command_prints_help(capsys):
 
 def test_console_script_error_is_one_line_without_traceback(tmp_path):
     res = subprocess.run(
-        [sys.executable, "-m", "grinlab", "analyze", str(tmp_path / "missing.jpg"), "--out", str(tmp_path / "o")],
+        [
+            sys.executable,
+            "-m",
+            "grinlab",
+            "analyze",
+            str(tmp_path / "missing.jpg"),
+            "--out",
+            str(tmp_path / "o"),
+        ],
         capture_output=True,
         text=True,
     )

@@ -23,7 +23,9 @@ TASKS: dict[str, tuple[str, ...]] = {
 
 # Map an emotion7 label to another task; None drops the sample.
 _EMOTION7_TO: dict[str, dict[str, str | None]] = {
-    "happy_neutral": {e: ("smile" if e == "happy" else "no_smile" if e == "neutral" else None) for e in EMOTION7},
+    "happy_neutral": {
+        e: ("smile" if e == "happy" else "no_smile" if e == "neutral" else None) for e in EMOTION7
+    },
 }
 
 # FER+ vote column -> emotion7 name ("contempt" has no emotion7 class).
@@ -52,5 +54,7 @@ def map_emotion7(label: str, task: str) -> str | None:
     if task == "emotion7":
         return label
     if task not in _EMOTION7_TO:
-        raise GrinlabError(f"FER2013 emotions cannot be mapped to task {task!r}; use emotion7 or happy_neutral")
+        raise GrinlabError(
+            f"FER2013 emotions cannot be mapped to task {task!r}; use emotion7 or happy_neutral"
+        )
     return _EMOTION7_TO[task][label]

@@ -49,7 +49,9 @@ class ModelCard:
             known = set(cls.__dataclass_fields__)
             return cls(**{k: v for k, v in d.items() if k in known})
         except (KeyError, TypeError, ValueError) as exc:
-            raise GrinlabError(f"{source}: not a valid grinlab model card ({exc}); re-export the model") from exc
+            raise GrinlabError(
+                f"{source}: not a valid grinlab model card ({exc}); re-export the model"
+            ) from exc
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
@@ -61,7 +63,9 @@ class ModelCard:
     def load(cls, path: str | Path) -> ModelCard:
         path = Path(path)
         if not path.is_file():
-            raise GrinlabError(f"{path}: model card not found; every .onnx model needs its .json card beside it")
+            raise GrinlabError(
+                f"{path}: model card not found; every .onnx model needs its .json card beside it"
+            )
         try:
             data = json.loads(path.read_text())
         except json.JSONDecodeError as exc:

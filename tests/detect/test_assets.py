@@ -41,7 +41,9 @@ def test_unreachable_url_gives_clear_error(home, monkeypatch):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     asset = assets.ASSETS["yunet"]
-    monkeypatch.setitem(assets.ASSETS, "yunet", assets.Asset(**{**asset.__dict__, "url": f"http://127.0.0.1:{port}/y.onnx"}))
+    monkeypatch.setitem(
+        assets.ASSETS, "yunet", assets.Asset(**{**asset.__dict__, "url": f"http://127.0.0.1:{port}/y.onnx"})
+    )
     with pytest.raises(GrinlabError, match="--from FILE"):
         assets.download("yunet", timeout=2)
     assert not list((home / "models").glob("*"))  # no partial file left behind
