@@ -41,15 +41,15 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--runs", default=str(HERE / "work" / "compare"))
     p.add_argument("--out", default=str(HERE / "results" / "lab_compare"))
+    p.add_argument("--table-only", action="store_true", help="no training: table the finished runs in --runs")
     args = p.parse_args(argv)
 
     from grinlab.evaluate.compare import compare_runs, write_table
-
     from grinlab.train.export import export_onnx
 
     command = shlex.join(["python", *sys.argv])
     run_dirs, seconds = [], {}
-    for name in args.models:
+    for name in [] if args.table_only else args.models:
         config = TrainConfig(
             model=name, task=args.task, data=args.data, epochs=args.epochs, batch_size=64, optimizer="adam",
             lr=1e-3, scheduler="cosine", augment="light", seed=0,
@@ -61,6 +61,9 @@ def main(argv=None) -> int:
         seconds[name] = round(time.perf_counter() - t0, 1)
         run_dirs.append(run_dir)
 
+    # Every finished (exported) run in --runs, in the order of --models, then any others.
+    finished = {d.name: d for d in Path(args.runs).iterdir() if (d / "model.onnx").is_file()}
+    run_dirs = [finished.pop(m) for m in args.models if m in finished] + sorted(finished.values())
     rows = compare_runs(run_dirs)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -73,7 +76,7 @@ def main(argv=None) -> int:
                 "protocol": f"{args.data}, task {args.task}, seeded 85/15 stratified split (seed 0), "
                 f"{args.epochs} epochs, adam 1e-3 cosine, light augmentation, 48x48 grey",
                 "cpus": os.cpu_count(),
-                "wall_seconds_train_and_export": seconds,
+                "wall_seconds_train_and_export": seconds or "see each run's metrics.jsonl",
                 "rows": rows,
             },
             indent=2,
