@@ -32,6 +32,7 @@ class ModelCard:
     command: str = ""  # the exact command that produced the model
     created: str = ""
     notes: str = ""
+    outputs: str = "probabilities"  # what the graph emits: "probabilities" or "logits"
     version: int = CARD_VERSION
 
     def to_dict(self) -> dict:

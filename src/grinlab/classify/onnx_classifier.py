@@ -16,6 +16,9 @@ from ..errors import GrinlabError
 from ..modelcard import ModelCard
 from ..preprocess import normalize, to_model_input
 
+OUTPUT_KINDS = ("probabilities", "logits")
+DEFAULT_THREADS = 1
+
 
 def _softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(axis=1, keepdims=True))
@@ -23,14 +26,23 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 
 class OnnxClassifier:
-    """``OnnxClassifier("smile.onnx")`` reads ``smile.json`` beside it.
+    """``OnnxClassifier("smile.onnx")`` reads the card ``smile.json`` beside it (or takes ``card``).
 
-    threads: ONNX Runtime intra-op threads. Default 1: per-face batches are small, and one thread
-    per classifier is steadier on a loaded machine and leaves cores to the detector and decoder.
+    threads: ONNX Runtime intra-op threads; default ``DEFAULT_THREADS`` = 1. Per-face batches are
+    small (a few faces per frame), where extra threads cost more in synchronisation than they
+    save, and one thread per classifier leaves the other cores to the detector and the decoder.
+    Inter-op parallelism is off (the graphs are a single chain) and the graph is fully optimised.
+
+    The graph's output is read as probabilities unless the card says ``"outputs": "logits"`` (or
+    the output tensor is named "logits"), in which case softmax is applied here.
     """
 
     def __init__(
-        self, model_path: str | os.PathLike, card: ModelCard | None = None, providers=None, threads: int = 1
+        self,
+        model_path: str | os.PathLike,
+        card: ModelCard | None = None,
+        providers: Sequence[str] | None = None,
+        threads: int | None = None,
     ):
         import onnxruntime as ort
 
@@ -38,14 +50,21 @@ class OnnxClassifier:
         if not path.is_file():
             raise GrinlabError(f"{path}: model file not found")
         self.path = path
-        self.card = card or ModelCard.load(path.with_suffix(".json"))
+        self.card = card if card is not None else ModelCard.load(path.with_suffix(".json"))
+        if self.card.outputs not in OUTPUT_KINDS:
+            raise GrinlabError(
+                f"{path.with_suffix('.json')}: outputs must be one of {', '.join(OUTPUT_KINDS)}, "
+                f"got {self.card.outputs!r}"
+            )
         so = ort.SessionOptions()
-        so.intra_op_num_threads = max(1, int(threads))
+        so.intra_op_num_threads = max(1, int(threads if threads is not None else DEFAULT_THREADS))
         so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.log_severity_level = 3
         try:
             self._session = ort.InferenceSession(
-                str(path), so, providers=providers or ["CPUExecutionProvider"]
+                str(path), so, providers=list(providers or ["CPUExecutionProvider"])
             )
         except Exception as exc:  # onnxruntime raises its own exception types for bad files
             raise GrinlabError(
@@ -58,12 +77,17 @@ class OnnxClassifier:
         shape = list(inp.shape[1:])
         if all(isinstance(d, int) for d in shape) and shape != expected:
             raise GrinlabError(
-                f"{path}: the model takes input {shape} but its card says {expected} (channels, height, width); "
-                "re-export the model so card and file agree"
+                f"{path}: the model takes input {shape} but its card says {expected} "
+                "(channels, height, width); re-export the model so card and file agree"
             )
-        # grinlab exports put softmax in the graph (output "probabilities"); a graph whose output is
-        # named "logits" (e.g. exported by hand) gets the softmax here.
-        self._logits = self._session.get_outputs()[0].name == "logits"
+        out = self._session.get_outputs()[0]
+        n_out = out.shape[-1] if len(out.shape) == 2 else None
+        if isinstance(n_out, int) and n_out != len(self.labels):
+            raise GrinlabError(
+                f"{path}: the model has {n_out} outputs but its card lists {len(self.labels)} labels "
+                f"({', '.join(self.labels)}); re-export the model so card and file agree"
+            )
+        self._logits = self.card.outputs == "logits" or out.name == "logits"
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -84,5 +108,19 @@ class OnnxClassifier:
         return self._run(to_model_input(list(crops), self.card.preprocessing))
 
     def predict_prepared(self, batch: np.ndarray) -> np.ndarray:
-        """uint8 crops already at the model's input size, (N, H, W) or (N, H, W, C) -> probabilities."""
-        return self._run(normalize(np.asarray(batch), self.card.preprocessing))
+        """uint8 crops already at the model's input size, (N, H, W) or (N, H, W, C) -> probabilities
+        (the ``predict`` callable for ``grinlab.evaluate.report.evaluate_predictor``)."""
+        batch = np.asarray(batch)
+        spec = self.card.preprocessing
+        want = (*spec.size,) if spec.channels == 1 else (*spec.size, spec.channels)
+        if len(batch) == 0:
+            return np.zeros((0, len(self.labels)), np.float32)
+        if tuple(batch.shape[1:]) != want:
+            raise GrinlabError(
+                f"{self.path.name}: prepared crops must be (N, {', '.join(map(str, want))}) uint8, "
+                f"got {batch.shape}; use predict_proba for crops of any size"
+            )
+        return self._run(normalize(batch, spec))
+
+    def __repr__(self) -> str:
+        return f"OnnxClassifier({str(self.path)!r}, labels={self.labels})"

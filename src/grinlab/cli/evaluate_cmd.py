@@ -33,7 +33,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="overwrite an existing report folder")
     p.add_argument("--no-mistakes", action="store_true", help="do not export misclassified faces")
     p.add_argument("--no-occlusion", action="store_true", help="skip the occlusion robustness test")
-    p.add_argument("--no-tta", action="store_true", help="skip the flip test-time augmentation figure")
+    p.add_argument(
+        "--tta",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also report accuracy with flip test-time augmentation, beside the plain one (default on)",
+    )
 
 
 def _dataset(args, task, config=None):
@@ -61,6 +66,14 @@ def _dataset(args, task, config=None):
     return splits[args.split]
 
 
+def _refuse_existing(out, force: bool) -> None:
+    """Fail before any model or data is loaded (evaluate_predictor checks again when writing)."""
+    from ..errors import GrinlabError
+
+    if not force and out.is_dir() and any(out.iterdir()):
+        raise GrinlabError(f"{out} already holds a report; pass --force to overwrite it")
+
+
 def run(args) -> int:
     from pathlib import Path
 
@@ -71,30 +84,32 @@ def run(args) -> int:
     if args.run:
         from ..train.predict import TorchPredictor, load_run_model
 
+        out = Path(args.out) if args.out else Path(args.run) / f"evaluate_{args.split}"
+        _refuse_existing(out, args.force)
         model, config, spec, classes = load_run_model(args.run, "best")
         predict = TorchPredictor(model, spec)
         name, task = Path(args.run).name, config.task
         ds = _dataset(args, task, config)
-        out = Path(args.out) if args.out else Path(args.run) / f"evaluate_{args.split}"
     else:
         from ..classify import OnnxClassifier
         from ..shipped import resolve_model
 
         if not args.out:
             raise GrinlabError("--model needs --out DIR for the report")
+        out = Path(args.out)
+        _refuse_existing(out, args.force)
         clf = OnnxClassifier(resolve_model(args.model))
         spec, classes, name = clf.card.preprocessing, clf.labels, clf.card.name
         predict = clf.predict_prepared
         task = clf.card.task if clf.card.task in ("emotion7", "smile", "valence") else None
         ds = _dataset(args, task)
-        out = Path(args.out)
     ds = match_classes(ds, tuple(classes), name)
     not_found = 0
     if args.pipeline:
         opts = {"model_path": args.yunet_model} if args.yunet_model else {}
         ds, not_found = crop_with_pipeline(ds, args.detector, **opts)
     summary = evaluate_predictor(
-        predict, ds, spec, out, flip_tta=not args.no_tta, occlusion=not args.no_occlusion,
+        predict, ds, spec, out, flip_tta=args.tta, occlusion=not args.no_occlusion,
         mistakes=not args.no_mistakes, force=args.force, name=name,
     )  # fmt: skip
     brief = {k: summary[k] for k in ("name", "n", "accuracy", "macro_f1", "recall", "ece", "ms_per_face")}

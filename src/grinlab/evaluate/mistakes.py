@@ -1,9 +1,11 @@
 """Misclassified faces on disk, as the SmileRecognition project did with its "wh"/"wn" folders:
-``mistakes/<true>__as__<pred>/<rank>_p<prob>_<source>.png`` (most confident first) and a grid."""
+``mistakes/<true>__as__<pred>/<rank>_p=<prob>_<source>.png`` (most confident first) and a grid
+of labelled tiles. ``images`` are the samples as stored (any size), not the network inputs."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -11,15 +13,19 @@ import numpy as np
 
 
 def _stem(source: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(source.split(":")[0]).stem + source.split(":")[-1][-12:])[
-        :60
-    ]
+    """A short file-name-safe tag for a sample: "img_0042" for a path, "fer2013_row_17" for a
+    "file.csv:row 17" source (a colon followed by a path, as in "C:/x.jpg", stays a path)."""
+    m = re.match(r"^(.+):([^/\\]+)$", source)
+    tag = f"{Path(m.group(1)).stem}_{m.group(2)}" if m else Path(source).stem
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", tag).strip("_")[:60] or "sample"
 
 
 def export_mistakes(
-    images: np.ndarray, y_true, probs, classes, sources, out_dir: Path, per_pair: int = 50
-) -> dict:
-    """Write misclassified crops by (true, predicted) pair; returns {"true__as__pred": count}."""
+    images: Sequence[np.ndarray], y_true, probs, classes, sources, out_dir: Path, per_pair: int = 50
+) -> dict[str, int]:
+    """Write misclassified crops by (true, predicted) pair, at most ``per_pair`` each, most
+    confident first; returns {"true__as__pred": number of such mistakes} (all, not only written)."""
+    y_true = np.asarray(y_true)
     y_pred = probs.argmax(axis=1)
     conf = probs.max(axis=1)
     counts = {}
@@ -35,14 +41,15 @@ def export_mistakes(
             folder = out_dir / key
             folder.mkdir(parents=True, exist_ok=True)
             for rank, i in enumerate(idx[np.argsort(-conf[idx])][:per_pair]):
-                cv2.imwrite(str(folder / f"{rank:03d}_p{conf[i]:.2f}_{_stem(sources[i])}.png"), images[i])
+                cv2.imwrite(str(folder / f"{rank:03d}_p={conf[i]:.2f}_{_stem(sources[i])}.png"), images[i])
     return counts
 
 
 def mistakes_grid(
-    images: np.ndarray, y_true, probs, classes, path: Path, n: int = 48, tile: int = 96
+    images: Sequence[np.ndarray], y_true, probs, classes, path: Path, n: int = 48, tile: int = 96
 ) -> Path | None:
     """The ``n`` most confident mistakes as labelled tiles ("true -> pred p")."""
+    y_true = np.asarray(y_true)
     y_pred = probs.argmax(axis=1)
     conf = probs.max(axis=1)
     wrong = np.flatnonzero(y_pred != y_true)

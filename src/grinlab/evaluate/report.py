@@ -20,8 +20,11 @@ from ..preprocess import Preprocessing, fit_crop
 from .metrics import calibration, classification_summary
 from .mistakes import export_mistakes, mistakes_grid
 from .plots import plot_confusion, plot_curves, plot_reliability
-from .robustness import REGIONS, occlusion_accuracy
+from .robustness import REGIONS, SCAR_WIDTH, occlusion_accuracy
 from .robustness import flip_tta as flip_tta_probs
+
+REPORT_FILES = {"summary.json", "report.md", "confusion.png", "curves.png", "reliability.png",
+                "mistakes", "mistakes_grid.png"}  # fmt: skip
 
 
 def _batched(predict, batch: np.ndarray, batch_size: int) -> np.ndarray:
@@ -40,13 +43,19 @@ def evaluate_predictor(
     batch_size: int = 256,
     force: bool = False,
     name: str = "",
+    mistakes_per_pair: int = 50,
 ) -> dict:
-    """Evaluate ``predict(uint8 crops at input size) -> probs`` on ``dataset`` and write the report."""
+    """Evaluate ``predict(uint8 crops at input size) -> (N, C) probs`` on ``dataset`` and write
+    the report into ``out_dir``; returns the summary (also written to summary.json).
+
+    ``predict`` gets batches of at most ``batch_size`` crops made by ``grinlab.preprocess.fit_crop``
+    with ``spec``; its probabilities must be in ``dataset.classes`` order. ``ms_per_face`` is the
+    wall time of the plain pass divided by the number of faces. Flip TTA and occlusion accuracies
+    are reported beside the plain accuracy, never instead of it. An existing report folder is
+    replaced only with ``force=True``, and a folder that is not a report is never deleted.
+    """
     out = Path(out_dir)
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise GrinlabError(f"{out} already holds a report; pass --force to overwrite it")
-        shutil.rmtree(out)
+    _make_room(out, force)
     if len(dataset) == 0:
         raise GrinlabError(f"{dataset.name}: no samples to evaluate")
     out.mkdir(parents=True, exist_ok=True)
@@ -55,8 +64,14 @@ def evaluate_predictor(
     y = dataset.labels
     run = lambda b: _batched(predict, b, batch_size)  # noqa: E731
     t0 = time.perf_counter()
-    probs = run(batch)
+    probs = np.asarray(run(batch), float)
     ms_per_face = (time.perf_counter() - t0) * 1e3 / len(batch)
+    if probs.shape != (len(batch), len(classes)):
+        raise GrinlabError(
+            f"the predictor returned probabilities of shape {probs.shape} for {len(batch)} faces of "
+            f"{dataset.name}, which has {len(classes)} classes ({', '.join(classes)}); "
+            "evaluate a model trained on these classes"
+        )
     summary = classification_summary(y, probs, classes)
     summary.update({"name": name, "dataset": dataset.summary(), "ms_per_face": round(ms_per_face, 4)})
     if flip_tta:
@@ -64,19 +79,40 @@ def evaluate_predictor(
         summary["flip_tta"] = {"accuracy": float((tta.argmax(1) == y).mean()),
                                "macro_f1": classification_summary(y, tta, classes)["macro_f1"]}  # fmt: skip
     if occlusion:
-        summary["occlusion"] = {"regions": {k: {"rows": v[0], "cols": v[1]} for k, v in REGIONS.items()},
+        regions = {k: {"rows": v[0], "cols": v[1]} for k, v in REGIONS.items()}
+        regions["scar"] = {"band_width": SCAR_WIDTH, "seeded": True}
+        summary["occlusion"] = {"fill": "crop mean", "regions": regions,
                                 "accuracy": occlusion_accuracy(run, batch, y)}  # fmt: skip
     cal = calibration(probs, y)
+    summary["reliability_bins"] = cal["bins"]
     plot_confusion(summary["confusion"], classes, out / "confusion.png", title=name or dataset.name)
     plot_reliability(cal["bins"], cal["ece"], out / "reliability.png")
     if history:
         plot_curves(history, out / "curves.png")
     if mistakes:
-        summary["mistakes"] = export_mistakes(batch, y, probs, classes, dataset.sources, out / "mistakes")
-        mistakes_grid(batch, y, probs, classes, out / "mistakes_grid.png")
+        summary["mistakes"] = export_mistakes(
+            dataset.images, y, probs, classes, dataset.sources, out / "mistakes", per_pair=mistakes_per_pair
+        )
+        mistakes_grid(dataset.images, y, probs, classes, out / "mistakes_grid.png")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "report.md").write_text(_markdown(summary, classes, bool(history), mistakes))
     return summary
+
+
+def _make_room(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise GrinlabError(f"{out} is a file; give a folder for the report")
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if not force:
+        raise GrinlabError(f"{out} already holds a report; pass --force (force=True) to overwrite it")
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in REPORT_FILES)
+    if foreign:  # never delete what this function did not write
+        raise GrinlabError(
+            f"{out} holds files a report does not write ({', '.join(foreign[:3])}); "
+            "choose an empty or new folder"
+        )
+    shutil.rmtree(out)
 
 
 def _markdown(s: dict, classes, has_curves: bool, has_mistakes: bool) -> str:
@@ -92,7 +128,7 @@ def _markdown(s: dict, classes, has_curves: bool, has_mistakes: bool) -> str:
         )
     if "occlusion" in s:
         occ = ", ".join(f"{k} masked {v:.4f}" for k, v in s["occlusion"]["accuracy"].items())
-        lines.append(f"- occlusion robustness: {occ}")
+        lines.append(f"- occlusion robustness (accuracy, region filled with the crop mean): {occ}")
     lines.append(f"- {s['ms_per_face']:.3f} ms per face (batched, this predictor, this machine)")
     lines += ["", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for c in classes:
