@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
+from grinlab.errors import GrinlabError
 from grinlab.evaluate.metrics import calibration, classification_summary, confusion_matrix, macro_f1
 
 
@@ -33,3 +36,27 @@ def test_ece():
     assert len(cal["bins"]) == 1 and cal["bins"][0]["n"] == 10
     perfect = calibration(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 1]))
     assert perfect["ece"] == pytest.approx(0.0)
+
+
+def test_log_loss_support_and_bins_by_hand():
+    probs = np.array([[0.8, 0.2], [0.4, 0.6], [0.3, 0.7], [0.9, 0.1]])
+    y = np.array([0, 0, 1, 1])
+    s = classification_summary(y, probs, ("no_smile", "smile"))
+    assert s["log_loss"] == pytest.approx(-(np.log(0.8) + np.log(0.4) + np.log(0.7) + np.log(0.1)) / 4)
+    assert s["per_class"]["smile"] == pytest.approx(
+        {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
+    )
+    assert s["confusion"] == [[1, 1], [1, 1]] and s["accuracy"] == 0.5
+    json.dumps(s)  # JSON-ready as it is
+    # confidences 0.8, 0.6, 0.7, 0.9 fall in 4 of the 15 equal-width bins, each with 1 sample
+    bins = calibration(probs, y)["bins"]
+    assert [b["n"] for b in bins] == [1, 1, 1, 1]
+    assert [b["accuracy"] for b in bins] == [0.0, 1.0, 1.0, 0.0]  # 0.6 wrong, 0.7 right, 0.8 right, 0.9 wrong
+    assert calibration(probs, y)["ece"] == pytest.approx((0.6 + 0.3 + 0.2 + 0.9) / 4)
+
+
+def test_misuse_is_named():
+    with pytest.raises(GrinlabError, match=r"expected \(3, 2\)"):
+        classification_summary([0, 1, 1], np.ones((3, 3)) / 3, ("a", "b"))
+    with pytest.raises(GrinlabError, match="class indices 0..1"):
+        classification_summary([0, 2], np.ones((2, 2)) / 2, ("a", "b"))

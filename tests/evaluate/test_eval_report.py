@@ -123,3 +123,23 @@ def test_flip_tta_averages_a_crop_and_its_mirror():
     left_bright = lambda b: np.stack([b[:, :, :2].mean((1, 2)), b[:, :, 2:].mean((1, 2))], 1)  # noqa: E731
     tta = flip_tta(left_bright, batch)
     assert np.allclose(tta[:, 0], tta[:, 1])
+
+
+def test_evaluate_onnx_by_shipped_name(smile_val, tmp_path):
+    from grinlab.evaluate.onnx_eval import evaluate_onnx
+
+    s = evaluate_onnx("smile", smile_val.subset(range(40)), tmp_path / "r", occlusion=False, flip_tta=False)
+    assert s["n"] == 40 and s["name"] == "smile" and s["faces_not_found"] == 0
+    assert (tmp_path / "r" / "summary.json").is_file()
+
+
+def test_inference_side_of_evaluate_never_imports_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, grinlab.evaluate.report, grinlab.evaluate.compare, grinlab.evaluate.onnx_eval, "
+        "grinlab.evaluate.metrics, grinlab.evaluate.plots, grinlab.classify, grinlab.cli.evaluate_cmd, "
+        "grinlab.cli.compare_cmd, grinlab.cli.visualize_cmd; assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

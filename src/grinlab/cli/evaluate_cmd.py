@@ -80,6 +80,7 @@ def run(args) -> int:
     from ..errors import GrinlabError
     from ..evaluate.onnx_eval import crop_with_pipeline, match_classes
     from ..evaluate.report import evaluate_predictor
+    from ..labels import TASKS
 
     if args.run:
         from ..train.predict import TorchPredictor, load_run_model
@@ -101,7 +102,7 @@ def run(args) -> int:
         clf = OnnxClassifier(resolve_model(args.model))
         spec, classes, name = clf.card.preprocessing, clf.labels, clf.card.name
         predict = clf.predict_prepared
-        task = clf.card.task if clf.card.task in ("emotion7", "smile", "valence") else None
+        task = clf.card.task if clf.card.task in TASKS else None  # else: class folders as found
         ds = _dataset(args, task)
     ds = match_classes(ds, tuple(classes), name)
     not_found = 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import GrinlabError
+
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
     """cm[i, j] = number of samples of true class i predicted as j."""
@@ -61,10 +63,24 @@ def log_loss(probs: np.ndarray, y_true: np.ndarray) -> float:
     return float(-np.log(p).mean())
 
 
+def _check(y_true: np.ndarray, probs: np.ndarray, classes) -> None:
+    if probs.ndim != 2 or probs.shape != (len(y_true), len(classes)):
+        raise GrinlabError(
+            f"probabilities of shape {probs.shape} do not fit {len(y_true)} labels and "
+            f"{len(classes)} classes; expected ({len(y_true)}, {len(classes)})"
+        )
+    if len(y_true) and (y_true.min() < 0 or y_true.max() >= len(classes)):
+        raise GrinlabError(
+            f"labels must be class indices 0..{len(classes) - 1}, got {y_true.min()}..{y_true.max()}"
+        )
+
+
 def classification_summary(y_true, probs, classes) -> dict:
-    """Accuracy, macro-F1, per-class precision/recall/F1/support, confusion, ECE, log loss."""
+    """Accuracy, macro-F1, per-class precision/recall/F1/support, confusion, ECE (15 bins), log
+    loss; ``y_true`` holds class indices, ``probs`` is (N, len(classes)). Plain JSON types only."""
     y_true = np.asarray(y_true, int)
     probs = np.asarray(probs, float)
+    _check(y_true, probs, classes)
     y_pred = probs.argmax(axis=1)
     cm = confusion_matrix(y_true, y_pred, len(classes))
     precision, recall, f1, support = per_class(cm)

@@ -4,11 +4,14 @@ through the full detect -> align -> classify path for datasets of whole photos."
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from ..data import FaceDataset
 from ..errors import GrinlabError
+from ..progress import progress_enabled
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,8 @@ def crop_with_pipeline(
 
     det = create_detector(detector, **detector_options)
     keep, crops = [], []
-    for i, img in enumerate(dataset.images):
+    images = tqdm(dataset.images, desc="detect faces", unit="photo", disable=not progress_enabled())
+    for i, img in enumerate(images):
         faces = det.detect(img)
         if faces:
             keep.append(i)
@@ -48,3 +52,36 @@ def crop_with_pipeline(
     sub.images = crops
     sub.skipped = {**sub.skipped, "no_face": sub.skipped.get("no_face", 0) + not_found}
     return sub, not_found
+
+
+def evaluate_onnx(
+    model: str | Path,
+    dataset: FaceDataset,
+    out_dir: str | Path,
+    pipeline: bool = False,
+    detector: str = "auto",
+    detector_options: dict | None = None,
+    threads: int | None = None,
+    **report_options,
+) -> dict:
+    """Report (``grinlab.evaluate.report.evaluate_predictor``) of an ONNX model, given as a shipped
+    name or an .onnx path with its card, on ``dataset``. The dataset's classes are matched to the
+    model's labels by name; with ``pipeline`` every sample is a whole photo that goes through the
+    runtime's detect + align first (the summary then counts ``faces_not_found``)."""
+    from ..classify import OnnxClassifier
+    from ..shipped import resolve_model
+    from .report import evaluate_predictor
+
+    clf = OnnxClassifier(resolve_model(model), threads=threads)
+    dataset = match_classes(dataset, clf.labels, clf.card.name)
+    not_found = 0
+    if pipeline:
+        dataset, not_found = crop_with_pipeline(dataset, detector, **(detector_options or {}))
+        if not_found:
+            log.info("%d of %d photos without a face were left out", not_found, not_found + len(dataset))
+    report_options.setdefault("name", clf.card.name)
+    summary = evaluate_predictor(
+        clf.predict_prepared, dataset, clf.card.preprocessing, out_dir, **report_options
+    )
+    summary["faces_not_found"] = not_found
+    return summary
