@@ -32,7 +32,7 @@ def test_mistake_folders_rank_and_cap(crops, tmp_path):
     assert np.array_equal(written, images[1])  # the sample as stored, not the network input
     grid = mistakes_grid(images, y, probs, CLASSES, tmp_path / "grid.png", tile=64)
     img = cv2.imread(str(grid))
-    assert img.shape[1] == 4 * 64 and img.shape[0] > 64  # 4 mistakes, one row of labelled tiles
+    assert img.shape[1] == 4 * (64 + 4) and img.shape[0] > 64  # 4 mistakes: one row of labelled tiles
 
 
 def test_no_mistakes_writes_no_grid(crops, tmp_path):

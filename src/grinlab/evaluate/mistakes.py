@@ -11,6 +11,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..preprocess import convert_channels
+
 
 def _stem(source: str) -> str:
     """A short file-name-safe tag for a sample: "img_0042" for a path, "fer2013_row_17" for a
@@ -48,7 +50,8 @@ def export_mistakes(
 def mistakes_grid(
     images: Sequence[np.ndarray], y_true, probs, classes, path: Path, n: int = 48, tile: int = 96
 ) -> Path | None:
-    """The ``n`` most confident mistakes as labelled tiles ("true -> pred p")."""
+    """The ``n`` most confident mistakes as labelled tiles (8 per row), most confident first; each
+    tile says "true <class>" and "as <class> <p>" under the face. None when there is no mistake."""
     y_true = np.asarray(y_true)
     y_pred = probs.argmax(axis=1)
     conf = probs.max(axis=1)
@@ -58,16 +61,23 @@ def mistakes_grid(
     wrong = wrong[np.argsort(-conf[wrong])][:n]
     cols = min(8, len(wrong))
     rows = (len(wrong) + cols - 1) // cols
-    grid = np.full((rows * (tile + 18), cols * tile, 3), 255, np.uint8)
+    cell_w, cell_h = tile + 4, tile + 30
+    grid = np.full((rows * cell_h, cols * cell_w, 3), 255, np.uint8)
     for k, i in enumerate(wrong):
-        img = images[i]
-        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 else img
+        img = convert_channels(images[i], 3)
         r, c = divmod(k, cols)
-        y0, x0 = r * (tile + 18), c * tile
+        y0, x0 = r * cell_h, c * cell_w + 2
         grid[y0 : y0 + tile, x0 : x0 + tile] = cv2.resize(img, (tile, tile))
-        text = f"{classes[y_true[i]][:7]}>{classes[y_pred[i]][:7]} {conf[i]:.2f}"
-        cv2.putText(
-            grid, text, (x0 + 2, y0 + tile + 13), cv2.FONT_HERSHEY_SIMPLEX, 0.32, (0, 0, 160), 1, cv2.LINE_AA
-        )
+        lines = (f"true {classes[y_true[i]]}", f"as {classes[y_pred[i]]} {conf[i]:.2f}")
+        for j, text in enumerate(lines):
+            _put_fitting(grid, text, (x0, y0 + tile + 12 + 13 * j), tile)
     cv2.imwrite(str(path), grid)
     return path
+
+
+def _put_fitting(img: np.ndarray, text: str, origin: tuple[int, int], width: int) -> None:
+    """Draw ``text`` cut at the end so that it fits in ``width`` pixels."""
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.33
+    while len(text) > 1 and cv2.getTextSize(text, font, scale, 1)[0][0] > width:
+        text = text[:-1]
+    cv2.putText(img, text, origin, font, scale, (0, 0, 160), 1, cv2.LINE_AA)
