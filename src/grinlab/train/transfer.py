@@ -1,7 +1,16 @@
 """Transfer learning, the FaceHack recipe: start from a checkpoint (e.g. a net trained on FER2013),
 freeze all but the last block, put a new two-layer head on top.
 
-Works for every zoo model through the zoo contract (``blocks()``, ``head``, ``num_features``).
+Works for every zoo model through the zoo contract (``blocks()``, ``head``, ``num_features``; see
+``grinlab.train.zoo``). Typical use::
+
+    model = create_model("vgg_small", num_classes=2)
+    load_backbone_weights(model, "runs/fer2013/best.pt")     # the old 7-class head is skipped
+    prepare_transfer(model, num_classes=2, freeze="all_but_last")
+    optimizer = SGD([p for p in model.parameters() if p.requires_grad], ...)
+    for epoch in ...:
+        model.train()
+        frozen_bn_eval(model)  # frozen blocks keep their BatchNorm statistics
 """
 
 from __future__ import annotations
@@ -15,45 +24,97 @@ from torch import nn
 from ..errors import GrinlabError
 
 log = logging.getLogger(__name__)
-FREEZE_CHOICES = ("none", "all_but_last", "backbone")
+
+# "backbone" is the older name of "all" (train the head only); both are accepted.
+FREEZE_CHOICES = ("none", "all_but_last", "all")
+_FREEZE_ALIASES = {"backbone": "all"}
 
 
-def load_backbone_weights(model: nn.Module, checkpoint: str | os.PathLike) -> dict:
-    """Load every tensor of ``checkpoint`` whose name and shape match ``model`` (a raw state dict
-    or a grinlab trainer checkpoint with key "model"); tensors that differ, typically the old
-    head's classifier, are skipped. Returns {"loaded": [...], "skipped": [...]}."""
+def _read_state_dict(checkpoint: str | os.PathLike) -> dict[str, torch.Tensor]:
+    if not os.path.isfile(checkpoint):
+        raise GrinlabError(f"{checkpoint}: checkpoint not found")
     try:
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    except (OSError, RuntimeError, EOFError) as exc:
-        raise GrinlabError(f"{checkpoint}: cannot read this checkpoint ({exc})") from None
-    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
-        state = state["model"]
-    if not isinstance(state, dict):
-        raise GrinlabError(f"{checkpoint}: not a state dict or a grinlab checkpoint")
+    except Exception as exc:  # torch raises many types for a file that is not a checkpoint
+        raise GrinlabError(
+            f"{checkpoint}: cannot read this checkpoint ({type(exc).__name__}: {exc}); "
+            "expected a file written by torch.save (a state dict or a grinlab run's checkpoint)"
+        ) from None
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
+        state = state["model"]  # a grinlab trainer checkpoint
+    elif isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]  # the common {"state_dict": ...} layout of other projects
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise GrinlabError(
+            f"{checkpoint}: not a state dict; expected torch.save(model.state_dict()) or a grinlab "
+            'checkpoint with key "model"'
+        )
+    return state
+
+
+def _is_head(key: str) -> bool:
+    return key.startswith("head.")
+
+
+def load_backbone_weights(
+    model: nn.Module, checkpoint_path: str | os.PathLike, strict_backbone: bool = True
+) -> dict[str, list[str]]:
+    """Load the weights of ``checkpoint_path`` (a raw state dict or a grinlab trainer checkpoint
+    with key "model") into ``model``; head tensors whose shapes differ (another number of
+    classes) are skipped.
+
+    With ``strict_backbone`` every backbone tensor (everything outside ``head``) of the model must
+    be in the checkpoint with the same shape, so a checkpoint of another architecture or channel
+    count fails loudly instead of half-loading; without it whatever fits is loaded and the rest is
+    logged. Returns {"loaded": [...], "skipped": [...] (checkpoint keys not used),
+    "missing": [...] (model backbone keys left at their initial values)}.
+    """
+    state = _read_state_dict(checkpoint_path)
     own = model.state_dict()
     loadable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     skipped = sorted(k for k in state if k not in loadable)
-    if not any(not k.startswith("head.") for k in loadable):
+    missing = sorted(k for k in own if not _is_head(k) and k not in loadable)
+    if not any(not _is_head(k) for k in loadable):
         raise GrinlabError(
-            f"{checkpoint}: none of its backbone weights fit this model; was it trained with the same --model?"
+            f"{checkpoint_path}: none of its backbone weights fit this {type(model).__name__}; "
+            "was it trained with the same --model?"
+        )
+    if strict_backbone and missing:
+        first = missing[0]
+        why = (
+            f"shape {tuple(state[first].shape)} in the checkpoint, {tuple(own[first].shape)} here"
+            if first in state
+            else "absent from the checkpoint"
+        )
+        raise GrinlabError(
+            f"{checkpoint_path}: {len(missing)} backbone tensors do not fit this "
+            f"{type(model).__name__} (first: {first}, {why}); train/load with the same --model, channels "
+            "and width, or pass strict_backbone=False to load only what fits"
         )
     model.load_state_dict(loadable, strict=False)
     log.info(
-        "loaded %d tensors from %s, skipped %d (%s)",
+        "loaded %d tensors from %s; skipped %d (%s); %d backbone tensors left as initialised",
         len(loadable),
-        checkpoint,
+        checkpoint_path,
         len(skipped),
-        ", ".join(skipped[:4]),
+        ", ".join(skipped[:4]) + (" ..." if len(skipped) > 4 else ""),
+        len(missing),
     )
-    return {"loaded": sorted(loadable), "skipped": skipped}
+    return {"loaded": sorted(loadable), "skipped": skipped, "missing": missing}
 
 
-def new_head(model: nn.Module, num_classes: int, hidden: int = 256, dropout: float = 0.5) -> nn.Module:
+def new_head(model: nn.Module, num_classes: int, hidden: int = 256, dropout: float = 0.5) -> nn.Sequential:
+    """Linear-ReLU-Dropout-Linear on the pooled features of width ``model.num_features``."""
     layers: list[nn.Module] = []
-    if getattr(model, "pool_before_new_head", False):
+    if getattr(model, "pool_before_new_head", False):  # mini_xception: its head input is unpooled
         layers.append(nn.AdaptiveAvgPool2d(1))
-    layers += [nn.Flatten(), nn.Linear(model.num_features, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout),
-               nn.Linear(hidden, num_classes)]  # fmt: skip
+    layers += [
+        nn.Flatten(),
+        nn.Linear(model.num_features, hidden),
+        nn.ReLU(inplace=True),
+        nn.Dropout(dropout),
+        nn.Linear(hidden, num_classes),
+    ]
     return nn.Sequential(*layers)
 
 
@@ -64,31 +125,39 @@ def prepare_transfer(
     head_hidden: int = 256,
     dropout: float = 0.5,
 ) -> dict:
-    """Replace ``model.head`` with a new 2-layer head for ``num_classes`` and freeze: ``none``
-    (fine-tune everything), ``all_but_last`` (train the last block and the head), ``backbone``
-    (train the head only). Returns {"trainable": n, "total": n, "freeze": ...}."""
-    freeze = freeze or "none"
+    """Replace ``model.head`` with a new 2-layer head for ``num_classes`` and set requires_grad:
+    ``none`` fine-tunes everything, ``all_but_last`` trains the last block and the head (the
+    FaceHack recipe), ``all`` trains the head only (``backbone`` is accepted as an alias).
+
+    Frozen blocks are remembered in ``model.frozen_modules_``; the training loop must call
+    ``frozen_bn_eval(model)`` after every ``model.train()`` so their BatchNorm running statistics
+    stay as loaded. Build the optimiser from the parameters with requires_grad only.
+    Returns {"trainable": n, "total": n, "freeze": name}.
+    """
+    freeze = _FREEZE_ALIASES.get(freeze or "none", freeze or "none")
     if freeze not in FREEZE_CHOICES:
-        raise GrinlabError(f"--freeze must be one of {', '.join(FREEZE_CHOICES)}, got {freeze!r}")
-    if not hasattr(model, "blocks") or not hasattr(model, "head"):
-        raise GrinlabError(f"{type(model).__name__} does not follow the zoo contract (blocks(), head)")
+        raise GrinlabError(f"freeze must be one of {', '.join(FREEZE_CHOICES)}, got {freeze!r}")
+    if not hasattr(model, "blocks") or not hasattr(model, "head") or not hasattr(model, "num_features"):
+        raise GrinlabError(
+            f"{type(model).__name__} does not follow the zoo contract (blocks(), head, num_features); "
+            "build it with grinlab.train.zoo.create_model"
+        )
     model.head = new_head(model, num_classes, head_hidden, dropout)
-    trainable_blocks = {"none": model.blocks(), "all_but_last": model.blocks()[-1:], "backbone": []}[freeze]
+    blocks = model.blocks()
+    trainable_blocks = {"none": blocks, "all_but_last": blocks[-1:], "all": []}[freeze]
     for p in model.parameters():
         p.requires_grad = freeze == "none"
     for module in [*trainable_blocks, model.head]:
         for p in module.parameters():
             p.requires_grad = True
-    model.frozen_modules_ = (
-        [] if freeze == "none" else [b for b in model.blocks() if b not in trainable_blocks]
-    )
+    model.frozen_modules_ = [b for b in blocks if not any(b is t for t in trainable_blocks)]
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return {"trainable": trainable, "total": total, "freeze": freeze}
 
 
 def frozen_bn_eval(model: nn.Module) -> None:
-    """Call after ``model.train()``: frozen blocks keep their BatchNorm statistics (eval mode), so
-    a frozen backbone really stays as it was."""
+    """Call after ``model.train()``: frozen blocks go back to eval mode, so their BatchNorm layers
+    use and keep the loaded running statistics (and their dropout, if any, stays off)."""
     for block in getattr(model, "frozen_modules_", []):
         block.eval()

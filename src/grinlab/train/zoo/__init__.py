@@ -3,6 +3,20 @@
 ``create_model(name, num_classes=..., in_chans=..., input_size=...)`` is the one door in; each
 registered entry carries its default config (input size, channels) that the trainer uses to
 build preprocessing when the user gives none.
+
+Structural contract of every zoo model (transfer learning, feature maps and freezing rely on it):
+
+- ``model.blocks() -> list[nn.Module]``: the feature stages in forward order, stem first and the
+  last block last (``prepare_transfer(freeze="all_but_last")`` trains ``blocks()[-1]`` + head);
+- ``model.head``: the final classifier; its input is the pooled features of width
+  ``model.num_features`` (documented exceptions: simple_cnn's head includes its dense-128 layer
+  and takes the flattened conv maps; mini_xception's head is its final conv + global pooling and
+  takes the 128 feature maps, so it sets ``pool_before_new_head = True``);
+- ``model.num_features``: that input width, so a new head can be built without a forward pass.
+
+Builders take ``(num_classes, in_chans, input_size, **kwargs)``, work for 1 or 3 channels at 48 and
+64 px, export to ONNX (opset 17, dynamic batch), and their description gives the size (params at
+48x48 grey, 2 classes).
 """
 
 from __future__ import annotations
