@@ -138,5 +138,8 @@ def test_match_classes_reorders_or_names_the_unknown_class(faces):
     matched = match_classes(ds, model_order, "m")
     assert matched.classes == model_order
     assert [model_order[i] for i in matched.labels] == [ds.classes[i] for i in ds.labels]
+    ds.soft_labels = np.eye(len(ds.classes), dtype=np.float32)[ds.labels]  # e.g. FER+ votes
+    soft = match_classes(ds, model_order, "m").soft_labels
+    assert soft is not None and (soft.argmax(1) == matched.labels).all()
     with pytest.raises(GrinlabError, match=r"class\(es\) (no_smile|smile) that model m does not know"):
         match_classes(ds, ("happy", ds.classes[0]), "m")

@@ -27,8 +27,15 @@ def match_classes(dataset: FaceDataset, labels: tuple[str, ...], model: str) -> 
             f"its labels are {', '.join(labels)} (name the class folders after them)"
         )
     remap = np.array([labels.index(c) for c in dataset.classes])
-    return FaceDataset(dataset.name, dataset.task, tuple(labels), dataset.images, remap[dataset.labels],
-                       dataset.sources, None, dict(dataset.skipped), dataset.split)  # fmt: skip
+    soft = None
+    if dataset.soft_labels is not None:  # same distributions, columns in the model's order
+        soft = np.zeros((len(dataset), len(labels)), dataset.soft_labels.dtype)
+        soft[:, remap] = dataset.soft_labels
+    return FaceDataset(
+        name=dataset.name, task=dataset.task, classes=tuple(labels), images=dataset.images,
+        labels=remap[dataset.labels], sources=dataset.sources, soft_labels=soft,
+        skipped=dict(dataset.skipped), split=dataset.split,
+    )  # fmt: skip
 
 
 def crop_with_pipeline(

@@ -50,13 +50,8 @@ def visualize(model, spec, face: np.ndarray, out_dir: str | Path, max_maps: int 
         cv2.imwrite(str(p), _tile(filters, 32))
         written.append(p)
     x = torch.from_numpy(to_model_input([face], spec))
-    cv2.imwrite(
-        str(out / "input.png"),
-        cv2.resize(
-            ((x[0, 0].numpy() - x.min().item()) / (x.max() - x.min()).item() * 255).astype(np.uint8),
-            (192, 192),
-        ),
-    )
+    # what the network sees (first channel), min-max scaled and enlarged
+    cv2.imwrite(str(out / "input.png"), _tile(x[0, :1].numpy(), 192))
     written.append(out / "input.png")
     stages = (
         model.blocks()
@@ -65,9 +60,14 @@ def visualize(model, spec, face: np.ndarray, out_dir: str | Path, max_maps: int 
     )
     model.eval()
     feats: list[np.ndarray] = []
-    hooks = [
-        s.register_forward_hook(lambda _m, _i, o: feats.append(o.detach().cpu().numpy()[0])) for s in stages
-    ]
+
+    def keep(_module, _inputs, output) -> None:
+        if isinstance(output, (tuple, list)):  # a stage that also returns side outputs
+            output = output[0]
+        if isinstance(output, torch.Tensor):
+            feats.append(output.detach().float().cpu().numpy()[0])
+
+    hooks = [s.register_forward_hook(keep) for s in stages]
     try:
         with torch.no_grad():
             model(x)
