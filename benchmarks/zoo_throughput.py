@@ -1,8 +1,9 @@
 """Training throughput (images/s) and ONNX Runtime inference cost (ms/face, batched) of every zoo
-network on this machine, 48x48 grey input, 2 classes. Writes benchmarks/results/zoo_throughput.json.
+network on this machine, 48x48 grey input, 2 classes, batch 64. Writes
+benchmarks/results/zoo_throughput.json (a --quick smoke run writes only to an explicit --out).
 
-    python benchmarks/zoo_throughput.py            # every native zoo model
-    python benchmarks/zoo_throughput.py --quick --models simple_cnn resnet_tiny
+    python benchmarks/zoo_throughput.py            # every registered model (torchvision ones if installed)
+    python benchmarks/zoo_throughput.py --quick --models simple_cnn resnet_tiny --out /tmp/zoo.json
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from grinlab.errors import GrinlabError
 from grinlab.train.zoo import count_params, create_model, list_models
 
 HERE = Path(__file__).resolve().parent
@@ -67,33 +69,48 @@ def onnx_ms_per_face(model, batch: int, threads: int) -> tuple[float, int]:
     return float(np.median(times)), size
 
 
+def default_models() -> list[str]:
+    try:
+        import torchvision  # noqa: F401
+
+        return list_models()
+    except Exception:  # optional backbones: benchmark them only where torchvision works
+        return [m for m in list_models() if not m.startswith("torchvision_")]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument(
-        "--models", nargs="+", default=[m for m in list_models() if not m.startswith("torchvision_")]
-    )
-    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--models", nargs="+", default=None, help="default: every registered model")
+    p.add_argument("--batch", type=int, default=64, help="training and inference batch")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch and ONNX Runtime threads")
     p.add_argument("--seconds", type=float, default=8.0, help="timed training per model")
     p.add_argument("--quick", action="store_true", help="1 s per model, for a smoke test")
-    p.add_argument("--out", default=str(HERE / "results" / "zoo_throughput.json"))
+    p.add_argument("--out", help="default: benchmarks/results/zoo_throughput.json (not written with --quick)")
     args = p.parse_args(argv)
     seconds = 1.0 if args.quick else args.seconds
-    torch.set_num_threads(os.cpu_count() or 1)
+    out = args.out or (None if args.quick else str(HERE / "results" / "zoo_throughput.json"))
+    torch.set_num_threads(args.threads)
     rows = []
-    for name in args.models:
+    for name in args.models or default_models():
         torch.manual_seed(0)
-        model = create_model(name, 2)
-        ms, size = onnx_ms_per_face(model, 256, threads=os.cpu_count() or 1)
-        ms1, _ = onnx_ms_per_face(model, 256, threads=1)
+        try:
+            model = create_model(name, 2, in_chans=1, input_size=(48, 48))
+        except GrinlabError as exc:
+            print(f"{name}: {exc}", file=sys.stderr)
+            return 2
+        ms, size = onnx_ms_per_face(model, args.batch, threads=args.threads)
+        ms1, _ = onnx_ms_per_face(model, args.batch, threads=1)
         row = {"model": name, "params": count_params(model), "onnx_bytes": size,
                "train_img_per_s": round(train_throughput(model, args.batch, seconds), 1),
-               "onnx_ms_per_face_batch256": round(ms, 4), "onnx_ms_per_face_batch256_1thread": round(ms1, 4)}  # fmt: skip
+               "onnx_ms_per_face": round(ms, 4), "onnx_ms_per_face_1thread": round(ms1, 4)}  # fmt: skip
         rows.append(row)
         print(json.dumps(row), flush=True)
     doc = {
         "command": shlex.join(["python", *sys.argv]),
-        "setup": f"48x48 grey, 2 classes; training: batch {args.batch}, SGD, {seconds:.0f} s after warm-up; "
-        "inference: ONNX Runtime CPU, batch 256, median of 10",
+        "setup": f"48x48 grey, 2 classes; training: batch {args.batch}, SGD, {seconds:g} s after warm-up, "
+        f"{args.threads} torch threads; inference: ONNX Runtime CPU, batch {args.batch}, "
+        f"{args.threads} and 1 intra-op threads, median of 10 runs, ms per face",
+        "quick": args.quick,
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -102,8 +119,10 @@ def main(argv=None) -> int:
         },  # fmt: skip
         "rows": rows,
     }
-    if not args.quick:
-        Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(doc, indent=2) + "\n")
+        print(f"wrote {out}", file=sys.stderr)
     return 0
 
 

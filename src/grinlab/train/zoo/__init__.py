@@ -15,8 +15,8 @@ Structural contract of every zoo model (transfer learning, feature maps and free
 - ``model.num_features``: that input width, so a new head can be built without a forward pass.
 
 Builders take ``(num_classes, in_chans, input_size, **kwargs)``, work for 1 or 3 channels at 48 and
-64 px, export to ONNX (opset 17, dynamic batch), and their description gives the size (params at
-48x48 grey, 2 classes).
+64 px, export to ONNX (opset 17, dynamic batch), and their description gives the size (params and
+forward MFLOPs at 48x48 grey, 2 classes).
 """
 
 from __future__ import annotations

@@ -38,6 +38,8 @@ class SimpleCNN(nn.Module):
         return self.head(self.features(x))
 
 
-@register("simple_cnn", "SmileRecognition's 3-conv CNN (8-16-16, dense 128); ~78k params at 48x48")
+@register(
+    "simple_cnn", "SmileRecognition's 3-conv CNN (8-16-16, dense 128); ~78k params, ~2.5 MFLOPs at 48x48"
+)
 def simple_cnn(num_classes: int, in_chans: int = 1, input_size=(48, 48), **kwargs) -> nn.Module:
     return SimpleCNN(num_classes, in_chans, input_size, **kwargs)

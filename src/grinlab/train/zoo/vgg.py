@@ -17,11 +17,14 @@ def _vgg(widths, num_classes, in_chans, dropout=0.3):
     return ZooNet(stages, cin, num_classes, dropout)
 
 
-@register("vgg_small", "VGG-style, 4 stages of 2 convs, widths 32-64-128-256; ~1.2M params")
+@register("vgg_small", "VGG-style, 4 stages of 2 convs, widths 32-64-128-256; ~1.2M params, ~235 MFLOPs")
 def vgg_small(num_classes, in_chans=1, input_size=(48, 48), widths=(32, 64, 128, 256), **kw):
     return _vgg(widths, num_classes, in_chans, **kw)
 
 
-@register("vgg_paper", "VGG variant of Khaireddin & Chen 2021, widths 64-128-256-512; ~4.7M params (GPU)")
+@register(
+    "vgg_paper",
+    "VGG variant of Khaireddin & Chen 2021, widths 64-128-256-512; ~4.7M params, ~940 MFLOPs (GPU)",
+)
 def vgg_paper(num_classes, in_chans=1, input_size=(48, 48), **kw):
     return _vgg((64, 128, 256, 512), num_classes, in_chans, **kw)
