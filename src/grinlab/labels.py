@@ -10,6 +10,8 @@ from .errors import GrinlabError
 EMOTION7 = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 SMILE = ("no_smile", "smile")
 VALENCE = ("no_smile", "positive_smile", "negative_smile")
+# the second stage of a valence cascade: which kind of smile, for faces that smile
+SMILE_POLARITY = ("positive_smile", "negative_smile")
 # FER+ vote columns, in the order of ferplus/fer2013new.csv.
 FERPLUS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt")
 
@@ -17,6 +19,7 @@ TASKS: dict[str, tuple[str, ...]] = {
     "emotion7": EMOTION7,
     "smile": SMILE,
     "valence": VALENCE,
+    "smile_polarity": SMILE_POLARITY,
     # FER2013 happy vs neutral as a smile task, as the SmileRecognition project did.
     "happy_neutral": SMILE,
 }

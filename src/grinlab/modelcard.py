@@ -33,6 +33,9 @@ class ModelCard:
     created: str = ""
     notes: str = ""
     outputs: str = "probabilities"  # what the graph emits: "probabilities" or "logits"
+    # a two-stage cascade (grinlab.classify.cascade): {"gate": FILE.onnx, "gate_label": LABEL,
+    # "branch": FILE.onnx}; empty for a single ONNX model
+    stages: dict = field(default_factory=dict)
     version: int = CARD_VERSION
 
     def to_dict(self) -> dict:

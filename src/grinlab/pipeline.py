@@ -55,7 +55,7 @@ class Analyzer:
     """One call per image: ``analyze(image)`` -> FrameResult with one FaceResult per face."""
 
     def __init__(self, options: AnalyzerOptions | None = None, **overrides):
-        from .classify import OnnxClassifier
+        from .classify import load_classifier
         from .shipped import resolve_model
 
         if options is None:
@@ -71,7 +71,7 @@ class Analyzer:
         self._classifiers = {}
         for m in options.models:
             path = resolve_model(m)
-            self._classifiers[path.stem if m == str(path) else m] = OnnxClassifier(path)
+            self._classifiers[path.stem if m == str(path) else m] = load_classifier(path)
         self._last_timestamp: float | None = None
         self._closed = False
 

@@ -65,3 +65,10 @@ def test_facehack_bad_rows_name_file_and_row(small_facehack):
         load_facehack(root, task="emotion7")
     with pytest.raises(GrinlabError, match="not a FaceHack folder"):
         load_facehack(root / "images")
+
+
+def test_facehack_smile_polarity_keeps_only_smiles(facehack_dir):
+    ds = load_facehack(facehack_dir, task="smile_polarity")
+    assert ds.classes == ("positive_smile", "negative_smile")
+    assert ds.counts() == {"positive_smile": 988, "negative_smile": 487}
+    assert ds.skipped == {"not_in_task": 3356}

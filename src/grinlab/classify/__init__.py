@@ -1,5 +1,6 @@
 """Classifiers at inference time: ONNX Runtime sessions behind a small wrapper (no torch)."""
 
+from .cascade import CascadeClassifier, load_classifier
 from .onnx_classifier import OnnxClassifier
 
-__all__ = ["OnnxClassifier"]
+__all__ = ["CascadeClassifier", "OnnxClassifier", "load_classifier"]

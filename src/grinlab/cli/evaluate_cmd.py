@@ -92,14 +92,14 @@ def run(args) -> int:
         name, task = Path(args.run).name, config.task
         ds = _dataset(args, task, config)
     else:
-        from ..classify import OnnxClassifier
+        from ..classify import load_classifier
         from ..shipped import resolve_model
 
         if not args.out:
             raise GrinlabError("--model needs --out DIR for the report")
         out = Path(args.out)
         _refuse_existing(out, args.force)
-        clf = OnnxClassifier(resolve_model(args.model))
+        clf = load_classifier(resolve_model(args.model))
         spec, classes, name = clf.card.preprocessing, clf.labels, clf.card.name
         predict = clf.predict_prepared
         task = clf.card.task if clf.card.task in TASKS else None  # else: class folders as found

@@ -15,7 +15,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from ..shipped import list_model_cards, shipped_models
+    from ..shipped import list_model_cards, model_size_bytes, shipped_models
 
     paths = shipped_models()
     cards = list_model_cards()
@@ -24,7 +24,7 @@ def run(args) -> int:
         for card in cards:
             d = card.to_dict()
             d["path"] = str(paths[card.name])
-            d["size_bytes"] = paths[card.name].stat().st_size
+            d["size_bytes"] = model_size_bytes(paths[card.name])
             out.append(d)
         print(json.dumps(out, indent=2))
         return 0
@@ -32,7 +32,7 @@ def run(args) -> int:
         print("no models are shipped in this install")
         return 0
     for card in cards:
-        size_kb = paths[card.name].stat().st_size / 1024
+        size_kb = model_size_bytes(paths[card.name]) / 1024
         print(f"{card.name}  task={card.task}  labels={','.join(card.labels)}  {size_kb:.0f} KB  "
               f"{card.architecture} ({card.params:,} params)")  # fmt: skip
         for split, m in card.metrics.items():

@@ -1,7 +1,9 @@
 """FaceHack smile valence: ``train.csv`` (no header, ``image_id,label``) and ``images/<image_id>.jpg``.
 
 Labels are "NOT smile", "negative smile" and "positive smile" (matched ignoring case and spacing).
-Task "valence" keeps the three classes; task "smile" merges both smiles into "smile".
+Task "valence" keeps the three classes; task "smile" merges both smiles into "smile"; task
+"smile_polarity" keeps only the smiling faces (positive vs negative smile), the second stage of a
+valence cascade.
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ CSV_NAME = "train.csv"
 IMAGE_DIR = "images"
 # normalised csv label -> label per task
 LABELS = {
-    "not smile": {"valence": "no_smile", "smile": "no_smile"},
-    "negative smile": {"valence": "negative_smile", "smile": "smile"},
-    "positive smile": {"valence": "positive_smile", "smile": "smile"},
+    "not smile": {"valence": "no_smile", "smile": "no_smile", "smile_polarity": None},
+    "negative smile": {"valence": "negative_smile", "smile": "smile", "smile_polarity": "negative_smile"},
+    "positive smile": {"valence": "positive_smile", "smile": "smile", "smile_polarity": "positive_smile"},
 }
-TASKS = ("valence", "smile")
+TASKS = ("valence", "smile", "smile_polarity")
 
 
 def _read_rows(csv_path: Path) -> list[tuple[int, str, str]]:
@@ -62,6 +64,8 @@ def load_facehack(root: str | os.PathLike, task: str = "valence") -> FaceDataset
     rows = _read_rows(csv_path)
     if not rows:
         raise GrinlabError(f"{csv_path} has no rows; expected lines 'image_id,label'")
+    dropped = sum(1 for *_, label in rows if LABELS[label][task] is None)
+    rows = [r for r in rows if LABELS[r[2]][task] is not None]
     paths = []
     for n, image_id, _ in rows:
         path = root / IMAGE_DIR / (image_id if Path(image_id).suffix else f"{image_id}.jpg")
@@ -77,4 +81,5 @@ def load_facehack(root: str | os.PathLike, task: str = "valence") -> FaceDataset
         images=images,
         labels=np.asarray(labels, np.int64),
         sources=[str(p) for p in paths],
+        skipped={"not_in_task": dropped} if dropped else {},
     )

@@ -75,11 +75,11 @@ def evaluate_onnx(
     name or an .onnx path with its card, on ``dataset``. The dataset's classes are matched to the
     model's labels by name; with ``pipeline`` every sample is a whole photo that goes through the
     runtime's detect + align first (the summary then counts ``faces_not_found``)."""
-    from ..classify import OnnxClassifier
+    from ..classify import load_classifier
     from ..shipped import resolve_model
     from .report import evaluate_predictor
 
-    clf = OnnxClassifier(resolve_model(model), threads=threads)
+    clf = load_classifier(resolve_model(model), threads=threads)
     dataset = match_classes(dataset, clf.labels, clf.card.name)
     not_found = 0
     if pipeline:

@@ -1,0 +1,91 @@
+"""Two-stage cascade: a gate model (e.g. smile vs no smile) and a branch model that splits the
+gate's positive class (e.g. positive vs negative smile), the FaceHack project's design.
+
+The cascade is a model card of its own (``"stages"``) that names its two .onnx files, each with its
+own card, in the same folder. Both stages run on every face of a batch (the branch is tiny, and a
+full distribution for every face keeps results comparable to a single 3-class model):
+
+    P(gate label l != positive) = P_gate(l)
+    P(branch label b)           = P_gate(positive) * P_branch(b)
+
+so the probabilities still sum to 1, in the cascade card's label order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import GrinlabError
+from ..modelcard import ModelCard
+from .onnx_classifier import OnnxClassifier
+
+STAGE_KEYS = ("gate", "gate_label", "branch")
+
+
+class CascadeClassifier:
+    """``CascadeClassifier("valence.json")``: the same interface as OnnxClassifier."""
+
+    def __init__(self, card_path: str | os.PathLike, threads: int | None = None):
+        path = Path(card_path)
+        self.path = path
+        self.card = ModelCard.load(path)
+        stages = self.card.stages
+        missing = [k for k in STAGE_KEYS if not stages.get(k)]
+        if missing:
+            raise GrinlabError(
+                f"{path}: a cascade card needs stages {', '.join(STAGE_KEYS)}; missing {', '.join(missing)}"
+            )
+        self.gate = OnnxClassifier(path.parent / stages["gate"], threads=threads)
+        self.branch = OnnxClassifier(path.parent / stages["branch"], threads=threads)
+        positive = stages["gate_label"]
+        if positive not in self.gate.labels:
+            raise GrinlabError(
+                f"{path}: gate_label {positive!r} is not a label of {stages['gate']} "
+                f"({', '.join(self.gate.labels)})"
+            )
+        self._positive = self.gate.labels.index(positive)
+        combined = tuple(lab for lab in self.gate.labels if lab != positive) + self.branch.labels
+        if set(combined) != set(self.card.labels) or len(combined) != len(self.card.labels):
+            raise GrinlabError(
+                f"{path}: the stages give labels {', '.join(combined)} but the card lists "
+                f"{', '.join(self.card.labels)}; fix the card's labels or stages"
+            )
+        # column of each cascade label in the card's order
+        self._order = [combined.index(lab) for lab in self.card.labels]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.card.labels
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    def _combine(self, p_gate: np.ndarray, p_branch: np.ndarray) -> np.ndarray:
+        rest = np.delete(p_gate, self._positive, axis=1)
+        joint = p_gate[:, [self._positive]] * p_branch
+        return np.concatenate([rest, joint], axis=1)[:, self._order].astype(np.float32)
+
+    def predict_proba(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """Face crops of any size -> (N, C) probabilities in the card's label order."""
+        crops = list(crops)
+        return self._combine(self.gate.predict_proba(crops), self.branch.predict_proba(crops))
+
+    def predict_prepared(self, batch: np.ndarray) -> np.ndarray:
+        """uint8 crops at the card's input size; each stage refits them to its own input."""
+        return self.predict_proba(list(np.asarray(batch)))
+
+    def __repr__(self) -> str:
+        return f"CascadeClassifier({str(self.path)!r}, labels={self.labels})"
+
+
+def load_classifier(path: str | os.PathLike, threads: int | None = None):
+    """An .onnx file (with its card) -> OnnxClassifier; a cascade card (.json) -> CascadeClassifier."""
+    path = Path(path)
+    if path.suffix == ".json":
+        return CascadeClassifier(path, threads=threads)
+    return OnnxClassifier(path, threads=threads)
