@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 
 from ..errors import GrinlabError
+from ..labels import TASKS
 
 NAME = "train"
 HELP = "train a network on a dataset into a run folder (checkpoints, metrics, report)"
@@ -64,7 +65,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         help="another dataset for the same task, its splits appended to --data's (repeatable)",
     )
-    g.add_argument("--task", help="label set: smile, valence, emotion7 or happy_neutral")
+    g.add_argument("--task", help=f"label set: {', '.join(TASKS)}")
     g.add_argument("--model", help="network name from the zoo (see the zoo's list_models())")
     g.add_argument(
         "--out", metavar="RUN_DIR", required=True, help="run folder to create (or continue with --resume)"
