@@ -212,3 +212,31 @@ sys.exit(rc)
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert "1 face(s)" in res.stdout
+
+
+def test_detect_width_option_reaches_the_detector(tmp_path, photos_dir, yunet_path, capsys):
+    """--detect-width: the Solvay group photo (29 people) loses small faces at 320 px but not at 800."""
+    found = {}
+    for width in (800, 320):
+        out = tmp_path / str(width)
+        args = ["analyze", str(photos_dir / "solvay_1927"), "--out", str(out), "--detector", "yunet"]
+        args += ["--yunet-model", str(yunet_path), "--detect-width", str(width), "--no-annotate"]
+        assert main(args) == 0
+        row = json.loads((out / "results.jsonl").read_text().splitlines()[0])
+        found[width] = len(row["faces"])
+    assert found[800] >= 28
+    assert found[320] < found[800]
+    assert (
+        main(
+            [
+                "analyze",
+                str(photos_dir / "astronaut.png"),
+                "--out",
+                str(tmp_path / "x"),
+                "--detect-width",
+                "10",
+            ]
+        )
+        == 2
+    )
+    assert "detect_width must be at least 64" in capsys.readouterr().err

@@ -40,6 +40,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--min-face", type=int, help="ignore faces smaller than this many pixels")
     p.add_argument(
+        "--detect-width",
+        type=int,
+        metavar="PX",
+        help="detect on a copy downscaled to this width (default 800): smaller is faster on video but "
+        "misses small faces (benchmarks/results/analyze_speed.json)",
+    )
+    p.add_argument(
         "--max-pixels",
         type=int,
         default=50_000_000,
@@ -64,6 +71,8 @@ def run(args) -> int:
         det_opts["model_path"] = args.yunet_model
     if args.min_face:
         det_opts["min_face_size"] = args.min_face
+    if args.detect_width:
+        det_opts["detect_width"] = args.detect_width
     options = AnalyzerOptions(
         detector=args.detector, detector_options=det_opts, models=tuple(args.models),
         faces_are_crops=args.crops, max_faces=args.max_faces,
