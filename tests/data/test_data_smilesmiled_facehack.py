@@ -72,3 +72,18 @@ def test_facehack_smile_polarity_keeps_only_smiles(facehack_dir):
     assert ds.classes == ("positive_smile", "negative_smile")
     assert ds.counts() == {"positive_smile": 988, "negative_smile": 487}
     assert ds.skipped == {"not_in_task": 3356}
+
+
+def test_facehack_tasks_share_one_split(facehack_dir):
+    """A cascade's stages (smile, smile_polarity) and a 3-class valence model validate on the same
+    images and never train on another task's val images."""
+    from grinlab.data import load_splits
+
+    splits = {t: load_splits(facehack_dir, task=t) for t in ("valence", "smile", "smile_polarity")}
+    val = {t: set(s["val"].sources) for t, s in splits.items()}
+    train = {t: set(s["train"].sources) for t, s in splits.items()}
+    assert val["smile"] == val["valence"]
+    assert val["smile_polarity"] < val["valence"]
+    assert all(not (train[a] & val[b]) for a in train for b in val)
+    assert splits["valence"]["val"].counts() == {"no_smile": 503, "positive_smile": 148, "negative_smile": 73}
+    assert splits["smile_polarity"]["val"].counts() == {"positive_smile": 148, "negative_smile": 73}

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import GrinlabError
 from ..labels import task_labels
-from .dataset import FaceDataset
+from .dataset import FaceDataset, stratified_split
 from .folder import read_images
 
 CSV_NAME = "train.csv"
@@ -50,12 +50,8 @@ def _read_rows(csv_path: Path) -> list[tuple[int, str, str]]:
     return rows
 
 
-def load_facehack(root: str | os.PathLike, task: str = "valence") -> FaceDataset:
-    """Load the FaceHack train split (BGR face crops) for task "valence" or "smile"."""
-    root = Path(root)
-    if task not in TASKS:
-        raise GrinlabError(f"FaceHack supports tasks {TASKS}, got {task!r}")
-    classes = task_labels(task)
+def _load_valence(root: Path) -> FaceDataset:
+    """Every row of train.csv with its three-class valence label."""
     csv_path = root / CSV_NAME
     if not csv_path.is_file() or not (root / IMAGE_DIR).is_dir():
         raise GrinlabError(
@@ -64,8 +60,6 @@ def load_facehack(root: str | os.PathLike, task: str = "valence") -> FaceDataset
     rows = _read_rows(csv_path)
     if not rows:
         raise GrinlabError(f"{csv_path} has no rows; expected lines 'image_id,label'")
-    dropped = sum(1 for *_, label in rows if LABELS[label][task] is None)
-    rows = [r for r in rows if LABELS[r[2]][task] is not None]
     paths = []
     for n, image_id, _ in rows:
         path = root / IMAGE_DIR / (image_id if Path(image_id).suffix else f"{image_id}.jpg")
@@ -73,13 +67,52 @@ def load_facehack(root: str | os.PathLike, task: str = "valence") -> FaceDataset
             raise GrinlabError(f"{csv_path} row {n}: image {path} not found")
         paths.append(path)
     images, _ = read_images(paths, desc="reading FaceHack", where=[f"{csv_path} row {n}" for n, _, _ in rows])
-    labels = [classes.index(LABELS[label][task]) for _, _, label in rows]
+    classes = task_labels("valence")
     return FaceDataset(
         name="facehack",
-        task=task,
+        task="valence",
         classes=classes,
         images=images,
-        labels=np.asarray(labels, np.int64),
+        labels=np.asarray([classes.index(LABELS[label]["valence"]) for *_, label in rows], np.int64),
         sources=[str(p) for p in paths],
-        skipped={"not_in_task": dropped} if dropped else {},
     )
+
+
+def _as_task(full: FaceDataset, task: str, indices=None, split: str = "all") -> FaceDataset:
+    """The rows ``indices`` of the valence dataset relabelled for ``task`` (rows outside it dropped)."""
+    if task not in TASKS:
+        raise GrinlabError(f"FaceHack supports tasks {TASKS}, got {task!r}")
+    classes = task_labels(task)
+    to_task = {i: LABELS[_CSV_LABEL[v]][task] for i, v in enumerate(full.classes)}
+    idx = np.arange(len(full)) if indices is None else np.asarray(indices)
+    keep = [i for i in idx if to_task[int(full.labels[i])] is not None]
+    sub = full.subset(keep, split)
+    sub.task, sub.classes = task, classes
+    sub.labels = np.asarray([classes.index(to_task[int(v)]) for v in sub.labels], np.int64)
+    if len(keep) < len(idx):
+        sub.skipped = {"not_in_task": len(idx) - len(keep)}
+    return sub
+
+
+# valence class name -> the normalised csv label it came from
+_CSV_LABEL = {v["valence"]: k for k, v in LABELS.items()}
+
+
+def load_facehack(root: str | os.PathLike, task: str = "valence") -> FaceDataset:
+    """Load the FaceHack train split (BGR face crops) for task "valence", "smile" or "smile_polarity"."""
+    if task not in TASKS:
+        raise GrinlabError(f"FaceHack supports tasks {TASKS}, got {task!r}")
+    return _as_task(_load_valence(Path(root)), task)
+
+
+def facehack_splits(
+    root: str | os.PathLike, task: str = "valence", val_fraction: float = 0.15, seed: int = 0
+) -> dict[str, FaceDataset]:
+    """Seeded train/val split stratified by the three valence classes, whatever the task, so the
+    stages of a cascade (task smile, then smile_polarity) and a single valence model share one
+    val set: no image trains one and validates another."""
+    if task not in TASKS:
+        raise GrinlabError(f"FaceHack supports tasks {TASKS}, got {task!r}")
+    full = _load_valence(Path(root))
+    train, val = stratified_split(full.labels, val_fraction, seed)
+    return {"train": _as_task(full, task, train, "train"), "val": _as_task(full, task, val, "val")}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import GrinlabError
 from .dataset import FaceDataset
-from .facehack import load_facehack
+from .facehack import facehack_splits, load_facehack
 from .fer2013 import HEADER as FER2013_HEADER
 from .fer2013 import fer2013_splits, load_fer2013, read_first_line
 from .folder import image_folder_splits, load_image_folder
@@ -128,12 +128,15 @@ def load_splits(
     """Datasets "train", "val" and, when the dataset defines one, "test".
 
     FER2013 uses its Usage column; an image folder with split folders uses them (carving a seeded
-    stratified val split out of train when there is no val folder); anything else is one seeded
-    stratified train/val split of the whole dataset.
+    stratified val split out of train when there is no val folder); FaceHack is split stratified by
+    its three valence classes whatever the task (so cascade stages share one val set); anything
+    else is one seeded stratified train/val split of the whole dataset.
     """
     path, fmt, kwargs = _resolve(path, fmt, task, opts)
     if fmt == "fer2013":
         return fer2013_splits(path, **kwargs)
+    if fmt == "facehack":
+        return facehack_splits(path, val_fraction=val_fraction, seed=seed, **kwargs)
     if fmt == "image_folder":
         if "split" in kwargs:
             raise GrinlabError("load_splits loads every split; use load_dataset(..., split=...) for one")
