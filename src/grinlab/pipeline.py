@@ -25,7 +25,8 @@ class RunningMode(str, Enum):
 @dataclass(frozen=True)
 class AnalyzerOptions:
     """detector: a registered detector name (``auto`` prefers YuNet when its model file is present).
-    models: shipped model names or paths to .onnx files (each with its card).
+    models: shipped model names or paths to .onnx files (each with its card) or cascade cards;
+        default: every shipped model of ``grinlab.shipped.DEFAULT_MODELS``.
     crop_margin: extra context around the detector box, as a fraction of its size (None = the
         aligner's default for that detector).
     faces_are_crops: skip detection and treat each whole image as one face (datasets of crops).
@@ -34,13 +35,17 @@ class AnalyzerOptions:
 
     detector: str = "auto"
     detector_options: dict = field(default_factory=dict)
-    models: tuple[str, ...] = ("smile",)
+    models: tuple[str, ...] | None = None
     crop_margin: float | None = None
     faces_are_crops: bool = False
     max_faces: int | None = None
     mode: RunningMode = RunningMode.IMAGE
 
     def __post_init__(self):
+        if self.models is None:
+            from .shipped import default_models
+
+            object.__setattr__(self, "models", default_models())
         object.__setattr__(self, "models", tuple(self.models))
         object.__setattr__(self, "mode", RunningMode(self.mode))
         if not self.models:

@@ -11,6 +11,14 @@ from .errors import GrinlabError
 from .modelcard import ModelCard
 
 MODELS_DIR = Path(__file__).parent / "models"
+# what `grinlab analyze` and the Analyzer run when no model is named: smile or not, positive vs
+# negative smile, the 7 emotions (those of them shipped in this install)
+DEFAULT_MODELS = ("smile", "valence", "emotion7")
+
+
+def default_models() -> tuple[str, ...]:
+    shipped = shipped_models()
+    return tuple(m for m in DEFAULT_MODELS if m in shipped) or ("smile",)
 
 
 def _is_cascade_card(path: Path) -> bool:

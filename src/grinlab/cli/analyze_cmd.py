@@ -25,9 +25,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--models",
         nargs="+",
-        default=["smile"],
+        default=None,
         metavar="MODEL",
-        help="shipped model names (see `grinlab models`) or .onnx paths; default: smile",
+        help="shipped model names (see `grinlab models`), .onnx files or cascade cards; "
+        "default: smile, valence and emotion7 (those shipped)",
     )
     p.add_argument("--every", type=int, default=1, metavar="N", help="analyse every N-th video frame")
     p.add_argument("--csv", action="store_true", help="also write results.csv (one row per face and model)")
@@ -74,7 +75,7 @@ def run(args) -> int:
     if args.detect_width:
         det_opts["detect_width"] = args.detect_width
     options = AnalyzerOptions(
-        detector=args.detector, detector_options=det_opts, models=tuple(args.models),
+        detector=args.detector, detector_options=det_opts, models=tuple(args.models) if args.models else None,
         faces_are_crops=args.crops, max_faces=args.max_faces,
     )  # fmt: skip
     progress = progress_enabled()

@@ -20,11 +20,11 @@ def run(args) -> int:
 
     from ..batch import run_batch
     from ..pipeline import Analyzer, AnalyzerOptions
-    from ..shipped import shipped_models
+    from ..shipped import default_models
 
-    models = tuple(m for m in ("smile", "emotion7") if m in shipped_models())
+    models = default_models()
     photos = sorted(PHOTOS.glob("*.jpg"))
-    with Analyzer(AnalyzerOptions(detector=args.detector, models=models or ("smile",))) as analyzer:
+    with Analyzer(AnalyzerOptions(detector=args.detector, models=models)) as analyzer:
         summary = run_batch(analyzer, photos, args.out, write_csv=True, force=True, progress=False)
         detector = analyzer.detector_name
     out = Path(args.out)
