@@ -109,3 +109,33 @@ def test_bad_cascade_cards_say_what_is_wrong(cascade_card, change, message):
     cascade_card.write_text(json.dumps(card))
     with pytest.raises(GrinlabError, match=message):
         load_classifier(cascade_card)
+
+
+def test_cascade_command_writes_a_measured_card(tmp_path, facehack_dir, capsys):
+    from grinlab.cli import main
+
+    smile = resolve_model("smile")
+    stages = tmp_path / "stages"
+    stages.mkdir()
+    for name, labels in (("gate", None), ("polarity", ["positive_smile", "negative_smile"])):
+        shutil.copy(smile, stages / f"{name}.onnx")
+        card = json.loads(smile.with_suffix(".json").read_text())
+        if labels:
+            card.update(name=name, task="smile_polarity", labels=labels)
+        (stages / f"{name}.json").write_text(json.dumps(card))
+    out = tmp_path / "valence.json"
+    args = ["cascade", "--gate", str(stages / "gate.onnx"), "--gate-label", "smile"]
+    args += ["--branch", str(stages / "polarity.onnx"), "--out", str(out), "--data", str(facehack_dir)]
+    assert main(args) == 0
+    card = ModelCard.load(out)
+    assert card.task == "valence" and card.labels == ("no_smile", "positive_smile", "negative_smile")
+    assert card.stages == {
+        "gate": "stages/gate.onnx",
+        "gate_label": "smile",
+        "branch": "stages/polarity.onnx",
+    }
+    assert card.metrics["val"]["n"] == 724 and 0 <= card.metrics["val"]["accuracy"] <= 1
+    assert "grinlab cascade --gate" in card.command
+    assert isinstance(load_classifier(out), CascadeClassifier)
+    assert main(args) == 2  # exists: needs --force
+    assert "pass --force" in capsys.readouterr().err

@@ -83,6 +83,51 @@ class CascadeClassifier:
         return f"CascadeClassifier({str(self.path)!r}, labels={self.labels})"
 
 
+def make_cascade_card(
+    gate: str | os.PathLike,
+    branch: str | os.PathLike,
+    gate_label: str,
+    out: str | os.PathLike,
+    name: str | None = None,
+) -> ModelCard:
+    """Write a cascade card at ``out`` over two exported models (paths stored relative to the
+    card's folder, so the three files move together). Its labels are the gate's other labels,
+    then the branch's; its task is the known task with exactly those labels, if any."""
+    from ..labels import TASKS
+
+    out = Path(out)
+    stages = {}
+    for key, path in (("gate", Path(gate)), ("branch", Path(branch))):
+        try:
+            stages[key] = os.path.relpath(path.resolve(), out.parent.resolve())
+        except ValueError:  # another drive on Windows
+            stages[key] = str(path.resolve())
+    gate_card = OnnxClassifier(gate).card
+    branch_card = OnnxClassifier(branch).card
+    if gate_label not in gate_card.labels:
+        raise GrinlabError(f"{gate}: gate label {gate_label!r} is not one of {', '.join(gate_card.labels)}")
+    labels = tuple(lab for lab in gate_card.labels if lab != gate_label) + branch_card.labels
+    task = next((t for t, ls in TASKS.items() if set(ls) == set(labels) and len(ls) == len(labels)), "")
+    if task:
+        labels = TASKS[task]  # the task's own order
+    card = ModelCard(
+        name=name or out.stem,
+        task=task,
+        labels=labels,
+        preprocessing=gate_card.preprocessing,
+        architecture=f"cascade({gate_card.architecture} -> {branch_card.architecture})",
+        params=gate_card.params + branch_card.params,
+        stages={"gate": stages["gate"], "gate_label": gate_label, "branch": stages["branch"]},
+        dataset={"gate": gate_card.dataset, "branch": branch_card.dataset},
+        command=f"gate: {gate_card.command}\nbranch: {branch_card.command}",
+        notes=f"two-stage cascade: {gate_card.name} ({gate_label} vs the rest), then {branch_card.name} "
+        f"on the same face; P(branch label) = P({gate_label}) x P_branch(label)",
+    )
+    card.save(out)
+    CascadeClassifier(out)  # fails loudly if the card does not load
+    return card
+
+
 def load_classifier(path: str | os.PathLike, threads: int | None = None):
     """An .onnx file (with its card) -> OnnxClassifier; a cascade card (.json) -> CascadeClassifier."""
     path = Path(path)

@@ -14,7 +14,18 @@ import sys
 from ..errors import GrinlabError
 
 # Subcommand modules, in the order --help lists them. Training-side ones import torch lazily in run().
-COMMANDS = ["analyze", "demo", "models", "download", "train", "evaluate", "compare", "visualize", "export"]
+COMMANDS = [
+    "analyze",
+    "demo",
+    "models",
+    "download",
+    "train",
+    "evaluate",
+    "compare",
+    "visualize",
+    "export",
+    "cascade",
+]
 
 
 def _load(name: str):
