@@ -76,8 +76,11 @@ class CascadeClassifier:
         return self._combine(self.gate.predict_proba(crops), self.branch.predict_proba(crops))
 
     def predict_prepared(self, batch: np.ndarray) -> np.ndarray:
-        """uint8 crops at the card's input size; each stage refits them to its own input."""
-        return self.predict_proba(list(np.asarray(batch)))
+        """uint8 crops at the card's input size; a stage with another input refits them."""
+        batch = np.asarray(batch)
+        same = self.gate.card.preprocessing == self.branch.card.preprocessing
+        p_branch = self.branch.predict_prepared(batch) if same else self.branch.predict_proba(list(batch))
+        return self._combine(self.gate.predict_prepared(batch), p_branch)
 
     def __repr__(self) -> str:
         return f"CascadeClassifier({str(self.path)!r}, labels={self.labels})"

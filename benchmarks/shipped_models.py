@@ -1,0 +1,110 @@
+"""The shipped models' table: accuracy on our own validation splits (and FER2013 PrivateTest for
+emotion7, evaluated once), ONNX Runtime cost per face batched on this machine, and file size.
+Writes benchmarks/results/shipped_models.{json,md}; each model's own card holds the command that
+trained it.
+
+    GRINLAB_YUNET_MODEL=../shared/models/face_detection_yunet_2023mar.onnx python benchmarks/shipped_models.py
+
+- emotion7: FER2013 PublicTest (val) and PrivateTest (test); plain and with flip TTA.
+- smile: SMILEsmileD val and GENKI-4K val, each our seeded 15% stratified split; GENKI photos go
+  through the runtime's detect (YuNet) -> align crop, so the GENKI figure is the full pipeline.
+- valence and every other FaceHack model: our seeded 15% split of FaceHack train.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from grinlab.classify import load_classifier
+from grinlab.data import load_splits
+from grinlab.evaluate.onnx_eval import evaluate_onnx
+from grinlab.preprocess import fit_crop
+from grinlab.shipped import list_model_cards, model_size_bytes, shipped_models
+
+HERE = Path(__file__).resolve().parent
+SHARED = Path(os.environ.get("GRINLAB_SHARED", HERE.parent.parent / "shared"))
+DATA = SHARED / "data"
+
+# task -> [(label for the table, dataset path, split)]
+EVALUATIONS = {
+    "emotion7": [("FER2013 PublicTest", DATA / "fer2013/fer2013.csv.xz", "val"),
+                 ("FER2013 PrivateTest", DATA / "fer2013/fer2013.csv.xz", "test")],
+    "smile": [("SMILEsmileD val", DATA / "smilesmiled", "val"), ("GENKI-4K val (full pipeline)", DATA / "genki4k", "val")],
+    "valence": [("FaceHack val", DATA / "facehack", "val")],
+    "smile_polarity": [("FaceHack val (smiles)", DATA / "facehack", "val")],
+}  # fmt: skip
+
+
+def cost_ms_per_face(path: Path, threads: int, batch: int = 64, repeats: int = 30) -> float:
+    """Median ONNX Runtime time per face of a batch of ``batch`` real-size random crops."""
+    clf = load_classifier(path, threads=threads)
+    crops = list(np.random.default_rng(0).integers(0, 256, (batch, 96, 96, 3), dtype=np.uint8))
+    # the network alone: crops prepared once, as the Analyzer hands them over after align
+    spec = clf.card.preprocessing
+    prepared = np.stack([fit_crop(c, spec) for c in crops])
+    clf.predict_prepared(prepared)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        clf.predict_prepared(prepared)
+        times.append((time.perf_counter() - t0) * 1e3 / batch)
+    return float(np.median(times))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", nargs="+", help="default: every shipped model")
+    p.add_argument("--reports", default=str(HERE / "work" / "shipped_eval"))
+    p.add_argument("--out", default=str(HERE / "results" / "shipped_models"))
+    args = p.parse_args(argv)
+    paths = shipped_models()
+    cards = {c.name: c for c in list_model_cards() if not args.models or c.name in args.models}
+    rows = []
+    for name, card in cards.items():
+        row = {"model": name, "task": card.task, "architecture": card.architecture, "params": card.params,
+               "size_bytes": model_size_bytes(paths[name]),
+               "ms_per_face_2_threads": round(cost_ms_per_face(paths[name], 2), 4),
+               "ms_per_face_1_thread": round(cost_ms_per_face(paths[name], 1), 4),
+               "command": card.command, "evaluations": []}  # fmt: skip
+        for label, data, split in EVALUATIONS.get(card.task, []):
+            ds = load_splits(data, task=card.task)[split]
+            summary = evaluate_onnx(paths[name], ds, Path(args.reports) / name / label.split()[0].lower() / split,
+                                    force=True, occlusion=False)  # fmt: skip
+            ev = {"data": label, "n": summary["n"], "accuracy": round(summary["accuracy"], 4),
+                  "macro_f1": round(summary["macro_f1"], 4),
+                  "recall": {k: round(v, 4) for k, v in summary["recall"].items()}}  # fmt: skip
+            if "flip_tta" in summary:
+                ev["accuracy_flip_tta"] = round(summary["flip_tta"]["accuracy"], 4)
+            row["evaluations"].append(ev)
+            print(name, json.dumps(ev), flush=True)
+        rows.append(row)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"command": shlex.join(["python", *sys.argv]), "cpus": os.cpu_count(), "onnxruntime": ort.__version__,
+           "cost": "ONNX Runtime CPU, batch of 64 faces already at the model's input size, median of 30", "rows": rows}  # fmt: skip
+    out.with_suffix(".json").write_text(json.dumps(doc, indent=2) + "\n")
+    lines = ["| model | task | data | accuracy | flip TTA | macro-F1 | ms/face (2 thr / 1 thr) | size |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        for ev in r["evaluations"] or [{"data": "-", "accuracy": float("nan"), "macro_f1": float("nan")}]:
+            lines.append(
+                f"| {r['model']} | {r['task']} | {ev['data']} (n={ev.get('n', '-')}) | {ev['accuracy']:.4f} | "
+                f"{ev.get('accuracy_flip_tta', float('nan')):.4f} | {ev['macro_f1']:.4f} | "
+                f"{r['ms_per_face_2_threads']:.3f} / {r['ms_per_face_1_thread']:.3f} | {r['size_bytes'] / 1e6:.2f} MB |"
+            )
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
