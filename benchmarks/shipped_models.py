@@ -18,16 +18,13 @@ import json
 import os
 import shlex
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import onnxruntime as ort
 
-from grinlab.classify import load_classifier
 from grinlab.data import load_splits
+from grinlab.evaluate.compare import onnx_ms_per_face
 from grinlab.evaluate.onnx_eval import evaluate_onnx
-from grinlab.preprocess import fit_crop
 from grinlab.shipped import list_model_cards, model_size_bytes, shipped_models
 
 HERE = Path(__file__).resolve().parent
@@ -44,22 +41,6 @@ EVALUATIONS = {
 }  # fmt: skip
 
 
-def cost_ms_per_face(path: Path, threads: int, batch: int = 64, repeats: int = 30) -> float:
-    """Median ONNX Runtime time per face of a batch of ``batch`` real-size random crops."""
-    clf = load_classifier(path, threads=threads)
-    crops = list(np.random.default_rng(0).integers(0, 256, (batch, 96, 96, 3), dtype=np.uint8))
-    # the network alone: crops prepared once, as the Analyzer hands them over after align
-    spec = clf.card.preprocessing
-    prepared = np.stack([fit_crop(c, spec) for c in crops])
-    clf.predict_prepared(prepared)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        clf.predict_prepared(prepared)
-        times.append((time.perf_counter() - t0) * 1e3 / batch)
-    return float(np.median(times))
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", help="default: every shipped model")
@@ -72,8 +53,8 @@ def main(argv=None) -> int:
     for name, card in cards.items():
         row = {"model": name, "task": card.task, "architecture": card.architecture, "params": card.params,
                "size_bytes": model_size_bytes(paths[name]),
-               "ms_per_face_2_threads": round(cost_ms_per_face(paths[name], 2), 4),
-               "ms_per_face_1_thread": round(cost_ms_per_face(paths[name], 1), 4),
+               "ms_per_face_2_threads": round(onnx_ms_per_face(paths[name], 64, 30, threads=2), 4),
+               "ms_per_face_1_thread": round(onnx_ms_per_face(paths[name], 64, 30, threads=1), 4),
                "command": card.command, "evaluations": []}  # fmt: skip
         for label, data, split in EVALUATIONS.get(card.task, []):
             ds = load_splits(data, task=card.task)[split]

@@ -78,24 +78,22 @@ def _load_valence(root: Path) -> FaceDataset:
     )
 
 
+# valence class name -> its label per task (the LABELS row it came from)
+_BY_VALENCE = {row["valence"]: row for row in LABELS.values()}
+
+
 def _as_task(full: FaceDataset, task: str, indices=None, split: str = "all") -> FaceDataset:
     """The rows ``indices`` of the valence dataset relabelled for ``task`` (rows outside it dropped)."""
-    if task not in TASKS:
-        raise GrinlabError(f"FaceHack supports tasks {TASKS}, got {task!r}")
     classes = task_labels(task)
-    to_task = {i: LABELS[_CSV_LABEL[v]][task] for i, v in enumerate(full.classes)}
+    to_task = [_BY_VALENCE[name][task] for name in full.classes]
     idx = np.arange(len(full)) if indices is None else np.asarray(indices)
-    keep = [i for i in idx if to_task[int(full.labels[i])] is not None]
+    keep = [i for i in idx if to_task[full.labels[i]] is not None]
     sub = full.subset(keep, split)
     sub.task, sub.classes = task, classes
-    sub.labels = np.asarray([classes.index(to_task[int(v)]) for v in sub.labels], np.int64)
+    sub.labels = np.asarray([classes.index(to_task[v]) for v in sub.labels], np.int64)
     if len(keep) < len(idx):
         sub.skipped = {"not_in_task": len(idx) - len(keep)}
     return sub
-
-
-# valence class name -> the normalised csv label it came from
-_CSV_LABEL = {v["valence"]: k for k, v in LABELS.items()}
 
 
 def load_facehack(root: str | os.PathLike, task: str = "valence") -> FaceDataset:

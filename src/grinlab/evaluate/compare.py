@@ -54,11 +54,14 @@ def read_history(run: Path) -> list[dict]:
     return history
 
 
-def onnx_ms_per_face(model_path: Path, batch: int = 256, repeats: int = 5) -> float:
-    """Median ONNX Runtime time per face over ``repeats`` batches of ``batch`` random crops (1 thread)."""
+def onnx_ms_per_face(
+    model_path: Path, batch: int = 256, repeats: int = 5, threads: int | None = None
+) -> float:
+    """Median ONNX Runtime time per face over ``repeats`` batches of ``batch`` random crops already
+    at the model's input size (``threads`` intra-op threads; default the classifier's, 1)."""
     from ..classify import load_classifier
 
-    clf = load_classifier(model_path)
+    clf = load_classifier(model_path, threads=threads)
     spec = clf.card.preprocessing
     shape = (batch, *spec.size) if spec.channels == 1 else (batch, *spec.size, spec.channels)
     x = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
