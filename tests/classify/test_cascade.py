@@ -139,3 +139,15 @@ def test_cascade_command_writes_a_measured_card(tmp_path, facehack_dir, capsys):
     assert isinstance(load_classifier(out), CascadeClassifier)
     assert main(args) == 2  # exists: needs --force
     assert "pass --force" in capsys.readouterr().err
+    nested = [
+        "cascade",
+        "--gate",
+        str(out),
+        "--gate-label",
+        "smile",
+        "--branch",
+        str(stages / "polarity.onnx"),
+    ]
+    assert main([*nested, "--out", str(tmp_path / "nested.json")]) == 2
+    assert "cascade cannot be a stage" in capsys.readouterr().err
+    assert not (tmp_path / "nested.json").exists()

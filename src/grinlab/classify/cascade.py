@@ -99,6 +99,11 @@ def make_cascade_card(
     from ..labels import TASKS
 
     out = Path(out)
+    for path in (gate, branch):
+        if Path(path).suffix != ".onnx":
+            raise GrinlabError(
+                f"{path}: each stage must be an exported .onnx model (a cascade cannot be a stage)"
+            )
     stages = {}
     for key, path in (("gate", Path(gate)), ("branch", Path(branch))):
         try:
