@@ -118,24 +118,37 @@ class Analyzer:
         self._last_timestamp = timestamp_ms
         return self._run(image, source, frame_index, timestamp_ms)
 
-    def _run(self, image, source, frame_index, timestamp_ms) -> FrameResult:
-        from .align import crop_face
-
-        if self._closed:
-            raise GrinlabError("this Analyzer is closed; create a new one")
-        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3):
-            raise GrinlabError("image must be a uint8 numpy array (H, W) or (H, W, 3|4) as OpenCV decodes it")
+    def detect(self, image: np.ndarray) -> list[FaceBox]:
+        """Face boxes only (sorted by score, at most ``max_faces``): the step live mode skips on
+        frames where it tracks faces instead of detecting them."""
+        self._check_image(image)
         h, w = image.shape[:2]
-        t0 = time.perf_counter()
         if self._detector is None:
-            boxes = [FaceBox(0.0, 0.0, float(w), float(h), 1.0)]
-        else:
-            boxes = self._detector.detect(image)
+            return [FaceBox(0.0, 0.0, float(w), float(h), 1.0)]
+        boxes = self._detector.detect(image)
         if self.options.max_faces is not None:
             boxes = boxes[: self.options.max_faces]
+        return boxes
+
+    def classify_boxes(
+        self,
+        image: np.ndarray,
+        boxes: list[FaceBox],
+        source: str = "",
+        frame_index: int = 0,
+        timestamp_ms: float | None = None,
+        detect_ms: float = 0.0,
+    ) -> FrameResult:
+        """Align and classify the faces at ``boxes`` (from ``detect`` or a tracker); ``detect_ms`` is
+        recorded as the frame's detect time. No running-mode or timestamp checks: live mode calls
+        this once per frame after its own checks."""
+        from .align import crop_face
+
+        self._check_image(image)
+        h, w = image.shape[:2]
         t1 = time.perf_counter()
         if self._detector is None:
-            crops = [image]
+            crops = [image for _ in boxes]
         else:
             kw = {} if self.options.crop_margin is None else {"margin": self.options.crop_margin}
             crops = [crop_face(image, b, **kw) for b in boxes]
@@ -156,18 +169,30 @@ class Analyzer:
                     probabilities={lab: float(p) for lab, p in zip(clf.labels, probs)},
                 )
             faces.append(
-                FaceResult(index=i, box=box, predictions=preds, smile_intensity=_smile_intensity(preds))
+                FaceResult(index=i, box=box, predictions=preds, smile_intensity=smile_intensity(preds))
             )
         timings = {
-            "detect": (t1 - t0) * 1e3,
+            "detect": detect_ms,
             "align": (t2 - t1) * 1e3,
             "classify": (t3 - t2) * 1e3,
-            "total": (t3 - t0) * 1e3,
+            "total": detect_ms + (t3 - t1) * 1e3,
         }
         return FrameResult(source, frame_index, w, h, tuple(faces), timestamp_ms, timings)
 
+    def _check_image(self, image) -> None:
+        if self._closed:
+            raise GrinlabError("this Analyzer is closed; create a new one")
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3):
+            raise GrinlabError("image must be a uint8 numpy array (H, W) or (H, W, 3|4) as OpenCV decodes it")
 
-def _smile_intensity(preds: dict[str, Prediction]) -> float | None:
+    def _run(self, image, source, frame_index, timestamp_ms) -> FrameResult:
+        t0 = time.perf_counter()
+        boxes = self.detect(image)
+        detect_ms = (time.perf_counter() - t0) * 1e3
+        return self.classify_boxes(image, boxes, source, frame_index, timestamp_ms, detect_ms)
+
+
+def smile_intensity(preds: dict[str, Prediction]) -> float | None:
     """P(smile) of the first smile-capable model: the smile model's P(smile), or the valence model's
     P(positive) + P(negative smile), or the emotion model's P(happy)."""
     for p in preds.values():

@@ -25,6 +25,8 @@ COMMANDS = [
     "visualize",
     "export",
     "cascade",
+    "live",
+    "gate",
 ]
 
 

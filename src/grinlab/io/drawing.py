@@ -60,3 +60,39 @@ def draw_frame(image: np.ndarray, result: FrameResult, show_timing: bool = False
         cv2.putText(out, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 3, cv2.LINE_AA)
         cv2.putText(out, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.45, WHITE, 1, cv2.LINE_AA)
     return out
+
+
+GATE_COLOURS = {"waiting": GREY, "watching": ORANGE, "smiling": (0, 220, 255), "open": GREEN}
+
+
+def _text(image, text, org, scale=0.5, colour=WHITE) -> None:
+    cv2.putText(image, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(image, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
+
+
+def draw_live(image: np.ndarray, result: FrameResult, fps: float | None = None, gate: dict | None = None) -> np.ndarray:
+    """The live overlay: every face (id, labels, smile bar), a latency line (detect or follow,
+    classify, total, fps) and, with a gate, its state and hold progress along the bottom."""
+    out = draw_frame(image, result)
+    t = result.timings_ms or {}
+    parts = []
+    if t.get("follow"):
+        parts.append(f"follow {t['follow']:.1f}")
+    elif "detect" in t:
+        parts.append(f"detect {t['detect']:.1f}")
+    parts += [f"{k} {t[k]:.1f}" for k in ("classify", "total") if k in t]
+    text = " ".join(parts) + " ms"
+    if fps:
+        text += f" | {fps:.1f} fps"
+    _text(out, text, (6, 18))
+    if gate is not None:
+        h, w = out.shape[:2]
+        colour = GATE_COLOURS.get(gate["state"], WHITE)
+        label = gate["state"].upper()
+        if gate["state"] == "open":
+            label += f"  (cooldown {gate['cooldown_left_s']:.1f} s)"
+        elif gate["state"] == "smiling":
+            label += f"  hold {gate['hold_progress'] * 100:.0f}%"
+        cv2.rectangle(out, (0, h - 8), (int(w * gate["hold_progress"]), h), colour, -1)
+        _text(out, f"gate: {label}  openings {gate['openings']}", (6, h - 14), 0.55, colour)
+    return out
