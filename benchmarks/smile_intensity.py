@@ -34,7 +34,7 @@ PHOTOS = ["astronaut.png", "white_house/obama.jpg", "white_house/biden.jpg", "dl
 
 
 def intensity_from_probs(labels: tuple[str, ...], probs: np.ndarray) -> np.ndarray:
-    """The Analyzer's definition (grinlab.pipeline._smile_intensity) for one model's outputs."""
+    """The Analyzer's definition (grinlab.pipeline.smile_intensity) for one model's outputs."""
     if "smile" in labels:
         return probs[:, labels.index("smile")]
     if "positive_smile" in labels:

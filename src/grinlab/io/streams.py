@@ -108,8 +108,8 @@ class StreamSource:
             )
         if self.kind == "url":
             return (
-                f"{self.target}: cannot open this stream (server down, wrong address or unsupported "
-                f"protocol; waited {self.stall_timeout_s:g} s)"
+                f"{self.target}: cannot open this stream (server down, wrong address, no answer within "
+                f"{self.stall_timeout_s:g} s, or a protocol this OpenCV build cannot read)"
             )
         return f"{self.target}: cannot open this video (unsupported codec, corrupt or not a video)"
 
