@@ -34,7 +34,7 @@ class LivePipeline:
         matching in between (classification still runs on every frame). 1 = detect every frame.
     """
 
-    def __init__(self, analyzer: Analyzer, tracker: FaceTracker | None = None, detect_every: int = 1):
+    def __init__(self, analyzer: Analyzer | None, tracker: FaceTracker | None = None, detect_every: int = 1):
         if detect_every < 1:
             raise GrinlabError(f"detect_every must be at least 1, got {detect_every}")
         self.analyzer = analyzer
@@ -45,7 +45,11 @@ class LivePipeline:
         self._since_detect = 0
         self._last_ts: float | None = None
 
-    def process(self, image: np.ndarray, timestamp_ms: float, frame_index: int = 0, source: str = "") -> FrameResult:
+    def process(self, image: np.ndarray, timestamp_ms: float, frame_index: int = 0, source: str = "",
+                analyzer: Analyzer | None = None) -> FrameResult:  # fmt: skip
+        """One frame -> tracked, smoothed FrameResult. ``analyzer`` overrides the pipeline's own for
+        this frame (the web server lends one from its pool per frame)."""
+        analyzer = analyzer or self.analyzer
         if self._last_ts is not None and timestamp_ms <= self._last_ts:
             raise GrinlabError(f"timestamps must increase: got {timestamp_ms} ms after {self._last_ts} ms")
         self._last_ts = timestamp_ms
@@ -58,10 +62,10 @@ class LivePipeline:
         if follow:
             self._since_detect += 1
         else:
-            boxes = self.analyzer.detect(image)
+            boxes = analyzer.detect(image)
             self._since_detect = 0
         t1 = time.perf_counter()
-        result = self.analyzer.classify_boxes(image, boxes, source, frame_index, timestamp_ms)
+        result = analyzer.classify_boxes(image, boxes, source, frame_index, timestamp_ms)
         t2 = time.perf_counter()
         result = self.tracker.update(result)
         t3 = time.perf_counter()

@@ -90,6 +90,11 @@ class Analyzer:
     def model_names(self) -> list[str]:
         return list(self._classifiers)
 
+    @property
+    def classifiers(self) -> dict:
+        """Model name -> loaded classifier (each has ``card``, ``labels`` and ``path``)."""
+        return dict(self._classifiers)
+
     def __enter__(self) -> Analyzer:
         return self
 

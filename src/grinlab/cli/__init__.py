@@ -28,6 +28,7 @@ COMMANDS = [
     "cascade",
     "live",
     "gate",
+    "serve",
 ]
 
 

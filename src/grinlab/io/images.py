@@ -19,6 +19,10 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".p
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 megapixels; ~150 MB decoded BGR
 
 
+class ImageTooLarge(GrinlabError):
+    """An image over the pixel limit (a decompression bomb, or just too big to analyse)."""
+
+
 def header_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) from a PNG or JPEG header without decoding, else None (other formats)."""
     if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
@@ -48,7 +52,7 @@ def decode_image(data: bytes, name: str = "image", max_pixels: int = DEFAULT_MAX
         raise GrinlabError(f"{name}: empty file (0 bytes)")
     size = header_size(data)
     if size and size[0] * size[1] > max_pixels:
-        raise GrinlabError(
+        raise ImageTooLarge(
             f"{name}: {size[0]}x{size[1]} pixels is over the limit of {max_pixels:,}; "
             "raise --max-pixels if you trust this file"
         )
@@ -59,7 +63,7 @@ def decode_image(data: bytes, name: str = "image", max_pixels: int = DEFAULT_MAX
             f"{name}: not a readable image (corrupt, truncated or not an image format OpenCV reads)"
         )
     if image.shape[0] * image.shape[1] > max_pixels:
-        raise GrinlabError(
+        raise ImageTooLarge(
             f"{name}: {image.shape[1]}x{image.shape[0]} pixels is over the limit of {max_pixels:,}"
         )
     return to_bgr8(image)
