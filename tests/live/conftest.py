@@ -10,13 +10,11 @@ the model's errors, and the picks are the same on every run.
 from __future__ import annotations
 
 import cv2
-import numpy as np
 import pytest
+from sequences import FPS, H, W, canvas
 
 from grinlab.pipeline import Analyzer
 
-FPS = 30.0
-W, H = 640, 480
 FACE_SCALE = 1.0  # GENKI photos as they are: ~180x190 px, faces ~80-110 px wide
 
 
@@ -52,22 +50,6 @@ def genki_faces(genki_dir, smile_analyzer):
             picked[kind].append(img)
     assert all(len(v) == 2 for v in picked.values()), "not enough confident GENKI-4K faces"
     return picked
-
-
-def canvas(placements) -> np.ndarray:
-    """A 640x480 frame with each (image, x, y) pasted at (x, y) on a textured grey background."""
-    rng = np.random.default_rng(0)
-    frame = np.full((H, W, 3), 120, np.uint8)
-    frame += rng.integers(0, 12, (H, W, 1), dtype=np.uint8)
-    for img, x, y in placements:
-        x, y = int(x), int(y)
-        h, w = min(img.shape[0], H - y), min(img.shape[1], W - x)  # clipped at the right and bottom
-        frame[y : y + h, x : x + w] = img[:h, :w]
-    return frame
-
-
-def timestamp(i: int) -> float:
-    return i * 1000.0 / FPS
 
 
 @pytest.fixture(scope="session")

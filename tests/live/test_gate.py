@@ -8,7 +8,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from conftest import canvas, timestamp
+from sequences import canvas, timestamp
 from test_track import frame, smile_face
 
 from grinlab.errors import GrinlabError

@@ -103,7 +103,7 @@ class MjpegCamera:
 
 @pytest.fixture
 def camera(genki_faces):
-    from conftest import canvas
+    from sequences import canvas
 
     images = [canvas([(genki_faces["neutral"][0], 100 + 3 * i, 100)]) for i in range(30)]
     cam = MjpegCamera(images)

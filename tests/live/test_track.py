@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import canvas, timestamp
+from sequences import canvas, timestamp
 
 from grinlab.errors import GrinlabError
 from grinlab.live import LivePipeline

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -14,16 +13,9 @@ import pytest
 
 pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
 
-from grinlab.pipeline import AnalyzerOptions  # noqa: E402
-from grinlab.web.app import ServeOptions, create_app  # noqa: E402
+from webtools import serve_options  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(os.environ.get("GRINLAB_TEST_ARTIFACTS", REPO / "test-artifacts"))
-
-
-def serve_options(yunet_path, **kw) -> ServeOptions:
-    analyzer = AnalyzerOptions(detector="yunet", detector_options={"model_path": str(yunet_path)})
-    return ServeOptions(analyzer=analyzer, **kw)
+from grinlab.web.app import create_app  # noqa: E402
 
 
 @pytest.fixture(scope="session")

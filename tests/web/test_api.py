@@ -7,7 +7,7 @@ import json
 import cv2
 import numpy as np
 import pytest
-from conftest import serve_options
+from webtools import serve_options
 
 from grinlab.web.app import create_app
 

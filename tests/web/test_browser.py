@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import ARTIFACTS
+from webtools import ARTIFACTS
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (the dev extra)")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -158,7 +158,7 @@ class UploadGuard:
         await error_response(413, f"upload too large: the limit is {mb:.1f} MB per image")(scope, receive, send)
 
 
-ERRORS = {c: {"model": ErrorOut} for c in (413, 415, 422, 503)}
+ERRORS = {c: {"model": ErrorOut} for c in (400, 413, 415, 422, 503)}
 ImageUpload = Annotated[UploadFile, File(description="a JPEG, PNG, WebP or BMP image")]
 
 
