@@ -66,14 +66,9 @@ def run(args) -> int:
     from ..batch import run_batch
     from ..pipeline import Analyzer, AnalyzerOptions
     from ..progress import progress_enabled
+    from .options import detector_options
 
-    det_opts = {}
-    if args.yunet_model:
-        det_opts["model_path"] = args.yunet_model
-    if args.min_face:
-        det_opts["min_face_size"] = args.min_face
-    if args.detect_width:
-        det_opts["detect_width"] = args.detect_width
+    det_opts = detector_options(args)
     options = AnalyzerOptions(
         detector=args.detector, detector_options=det_opts, models=tuple(args.models) if args.models else None,
         faces_are_crops=args.crops, max_faces=args.max_faces,

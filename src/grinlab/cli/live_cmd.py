@@ -52,13 +52,9 @@ def build(args):
         from ..errors import GrinlabError
 
         raise GrinlabError(NO_GUI_HELP)
-    det_opts = {}
-    if args.yunet_model:
-        det_opts["model_path"] = args.yunet_model
-    if args.min_face:
-        det_opts["min_face_size"] = args.min_face
-    if args.detect_width:
-        det_opts["detect_width"] = args.detect_width
+    from .options import detector_options
+
+    det_opts = detector_options(args)
     tracker = FaceTracker(TrackerOptions(smoothing_ms=args.smoothing_ms))
     analyzer = Analyzer(AnalyzerOptions(detector=args.detector, detector_options=det_opts,
                                         models=tuple(args.models) if args.models else None))  # fmt: skip

@@ -37,12 +37,9 @@ def run(args) -> int:
         raise GrinlabError(f"the web extra is not installed ({exc.name} missing): pip install 'grinlab[web]'") from None
     from ..gate import load_config
     from ..pipeline import AnalyzerOptions
+    from .options import detector_options
 
-    det_opts = {}
-    if args.yunet_model:
-        det_opts["model_path"] = args.yunet_model
-    if args.detect_width:
-        det_opts["detect_width"] = args.detect_width
+    det_opts = detector_options(args)
     if not 0 < args.port < 65536:
         raise GrinlabError(f"--port must be between 1 and 65535, got {args.port}")
     options = ServeOptions(
