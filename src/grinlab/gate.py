@@ -158,6 +158,15 @@ def load_config(path: str | Path | None) -> GateConfig:
         bad = sorted(set(values) - known)
         if bad:
             raise GrinlabError(f"{path}: unknown key {bad[0]!r} in [{section}]; known: {', '.join(sorted(known))}")
+        defaults = cls()
+        for key, value in values.items():
+            default = getattr(defaults, key)
+            if isinstance(default, bool) and not isinstance(value, bool):
+                raise GrinlabError(f"{path}: [{section}] {key} must be true or false, got {value!r}")
+            if isinstance(default, (int, float)) and not isinstance(default, bool) and (
+                isinstance(value, bool) or not isinstance(value, (int, float))
+            ):
+                raise GrinlabError(f"{path}: [{section}] {key} must be a number, got {value!r}")
         try:
             parts[section] = cls(**values)
         except TypeError as exc:

@@ -140,6 +140,9 @@ def test_config_errors_name_the_key_and_file(tmp_path):
     path.write_text("[gate]\nthreshold = 1.5\n")
     with pytest.raises(GrinlabError, match="threshold must be between 0 and 1"):
         load_config(path)
+    path.write_text('[gate]\nthreshold = "high"\n')
+    with pytest.raises(GrinlabError, match="threshold must be a number, got 'high'"):
+        load_config(path)
     path.write_text("[actions]\non = ['opend']\n")
     with pytest.raises(GrinlabError, match="unknown event 'opend'"):
         load_config(path)
