@@ -132,23 +132,24 @@ def test_default_config_file_round_trips(tmp_path):
     assert load_config(path) == GateConfig()
 
 
-def test_config_errors_name_the_key_and_file(tmp_path):
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[gate]\nhold = 2\n", "unknown key 'hold' in \\[gate\\]; known: .*hold_s"),
+        ("[gate]\nthreshold = 1.5\n", "threshold must be between 0 and 1"),
+        ('[gate]\nthreshold = "high"\n', "threshold must be a number, got 'high'"),
+        ("[actions]\non = ['opend']\n", "unknown event 'opend'"),
+        ("[gate\n", "not valid TOML"),
+    ],
+)
+def test_config_errors_name_the_key_and_file(tmp_path, text, message):
     path = tmp_path / "gate.toml"
-    path.write_text("[gate]\nhold = 2\n")
-    with pytest.raises(GrinlabError, match="unknown key 'hold' in \\[gate\\]; known: .*hold_s"):
+    path.write_text(text)
+    with pytest.raises(GrinlabError, match=message):
         load_config(path)
-    path.write_text("[gate]\nthreshold = 1.5\n")
-    with pytest.raises(GrinlabError, match="threshold must be between 0 and 1"):
-        load_config(path)
-    path.write_text('[gate]\nthreshold = "high"\n')
-    with pytest.raises(GrinlabError, match="threshold must be a number, got 'high'"):
-        load_config(path)
-    path.write_text("[actions]\non = ['opend']\n")
-    with pytest.raises(GrinlabError, match="unknown event 'opend'"):
-        load_config(path)
-    path.write_text("[gate\n")
-    with pytest.raises(GrinlabError, match="not valid TOML"):
-        load_config(path)
+
+
+def test_a_missing_config_says_how_to_write_one(tmp_path):
     with pytest.raises(GrinlabError, match="--write-config"):
         load_config(tmp_path / "missing.toml")
 
