@@ -36,6 +36,16 @@ def test_live_writes_log_video_and_summary(tmp_path, sequence_video, yunet_path,
     cap.release()
 
 
+def test_live_never_overwrites_an_earlier_log_without_force(tmp_path, sequence_video, yunet_path, capsys):
+    log = tmp_path / "live.jsonl"
+    log.write_text('{"earlier": "run"}\n')
+    assert main(["live", str(sequence_video), *yunet_args(yunet_path), "--log", str(log)]) == 2
+    assert "exists" in capsys.readouterr().err and log.read_text() == '{"earlier": "run"}\n'
+    assert main(["live", str(sequence_video), *yunet_args(yunet_path), "--log", str(log), "--force",
+                 "--max-frames", "3"]) == 0  # fmt: skip
+    assert len(log.read_text().splitlines()) == 3
+
+
 def test_gate_cli_opens_for_the_smile_and_logs_it(tmp_path, sequence_video, yunet_path, capsys):
     config = tmp_path / "gate.toml"
     assert main(["gate", "--write-config", str(config)]) == 0

@@ -6,6 +6,7 @@ import argparse
 import json
 import signal
 import sys
+from pathlib import Path
 
 NAME = "live"
 HELP = "analyse a camera (0, 1, ...), video file or RTSP/HTTP stream live: ids, smoothed labels, latency"
@@ -34,6 +35,7 @@ def add_live_arguments(p: argparse.ArgumentParser, source_optional: bool = False
     p.add_argument("--retries", type=int, default=5, help="reconnect attempts for network streams (default 5)")
     p.add_argument("--stall-timeout", type=float, default=5.0, metavar="S",
                    help="a stream that gives no frame for S seconds is reconnected (default 5)")  # fmt: skip
+    p.add_argument("--force", action="store_true", help="overwrite an existing --log or --out-video file")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -48,6 +50,11 @@ def build(args):
     from ..pipeline import Analyzer, AnalyzerOptions
     from ..track import FaceTracker, TrackerOptions
 
+    for option, path in (("--log", args.log), ("--out-video", args.out_video)):
+        if path and Path(path).exists() and not args.force:
+            from ..errors import GrinlabError
+
+            raise GrinlabError(f"{path} exists (an earlier run's {option}); choose another name or add --force")
     if args.show and not has_gui():
         from ..errors import GrinlabError
 
