@@ -6,8 +6,8 @@
 #   bash benchmarks/make_models.sh smile      # one step (its inputs must exist)
 #
 # Each step's exact train command is also stored in the run's config.json and in the model card.
-# Wall times measured here (2 cores): emotion7 ~25 min (+3 min reading FER2013), smile ~8 min
-# (+ ~1 min cropping GENKI-4K with YuNet), polarity ~1 min, valence ~4 min.
+# Wall times measured here (2 cores): emotion7 ~25 min (+3 min reading FER2013), smile ~7 min
+# (+ ~1 min cropping GENKI-4K with YuNet), smile_gate ~8 min, polarity ~1 min, valence ~4 min.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S=${GRINLAB_SHARED:-../shared}
@@ -28,10 +28,19 @@ emotion7() {
   $G export $W/emotion7 --out $M/emotion7.onnx --name emotion7 --force
 }
 
-smile() {  # SMILEsmileD + GENKI-4K (YuNet crops, as at runtime) + FaceHack, one smile model
-  $G train --data $D/smilesmiled --extra-data $D/genki4k --extra-data $D/facehack --task smile \
-    "${YUNET[@]}" "${FT[@]}" --epochs 15 --out $W/smile --force
+smile() {  # SMILEsmileD + GENKI-4K (YuNet crops, as at runtime): the shipped smile model
+  # without FaceHack: GENKI val 96.1% vs 94.7%, SMILEsmileD 94.3% vs 94.2% (FaceHack's "smile"
+  # includes negative smiles, so that data now only trains the valence cascade's own gate)
+  $G train --data $D/smilesmiled --extra-data $D/genki4k --task smile \
+    "${YUNET[@]}" "${FT[@]}" --epochs 12 --out $W/smile --force
   $G export $W/smile --out $M/smile.onnx --name smile --force
+}
+
+smile_gate() {  # the valence cascade's gate: smile vs not, FaceHack's train split included
+  $G train --data $D/smilesmiled --extra-data $D/genki4k --extra-data $D/facehack --task smile \
+    "${YUNET[@]}" "${FT[@]}" --epochs 15 --out $W/smile_gate --force
+  mkdir -p $M/stages
+  $G export $W/smile_gate --out $M/stages/smile_gate.onnx --name smile_gate --force
 }
 
 polarity() {  # the cascade's branch: positive vs negative smile, FaceHack smiles only
@@ -51,8 +60,8 @@ valence() {  # the cascade (smile -> polarity) against a single 3-class model on
     $G export $W/$v --out $W/$v.onnx --name $v --force
     $G evaluate --model $W/$v.onnx --data $D/facehack --out $W/${v}_eval --force --no-occlusion
   done
-  # the shipped smile model is the gate (FaceHack's train split is part of its training data)
-  $G cascade --gate $M/smile.onnx --gate-label smile --branch $M/stages/smile_polarity.onnx \
+  # the gate saw FaceHack's train split (84.9% smile vs not on its val split; the smile model 81.9%)
+  $G cascade --gate $M/stages/smile_gate.onnx --gate-label smile --branch $M/stages/smile_polarity.onnx \
     --out $M/valence.json --name valence --data $D/facehack --force
 }
 
@@ -61,5 +70,5 @@ measure() {
 }
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(emotion7 smile polarity valence measure)
+[ ${#steps[@]} -gt 0 ] || steps=(emotion7 smile smile_gate polarity valence measure)
 for step in "${steps[@]}"; do "$step"; done
