@@ -18,13 +18,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from shipped_models import EVALUATIONS  # same datasets and splits as the shipped table
 
 from grinlab.classify import load_classifier
 from grinlab.data import load_splits
+from grinlab.errors import GrinlabError
 from grinlab.evaluate.compare import onnx_ms_per_face
 from grinlab.evaluate.onnx_eval import match_classes
 from grinlab.shipped import resolve_model
-from shipped_models import EVALUATIONS  # same datasets and splits as the shipped table
 
 HERE = Path(__file__).resolve().parent
 
@@ -40,7 +41,13 @@ def main(argv=None) -> int:
     p.add_argument("models", nargs="+", help="shipped model names or .onnx files with their cards")
     p.add_argument("--out", default=str(HERE / "results" / "smile_experiments"))
     args = p.parse_args(argv)
-    clfs = [load_classifier(resolve_model(m)) for m in args.models]
+    try:
+        clfs = [load_classifier(resolve_model(m)) for m in args.models]
+    except GrinlabError as exc:
+        p.error(str(exc))
+    for m, c in zip(args.models, clfs):
+        if "smile" not in c.labels:
+            p.error(f"{m} has no 'smile' label ({', '.join(c.labels)}); give smile models")
     rows = [{"model": m, "input": "x".join(map(str, c.card.preprocessing.size)), "command": c.card.command,
              "ms_per_face_2_threads": round(onnx_ms_per_face(resolve_model(m), 64, 30, threads=2), 4)}
             for m, c in zip(args.models, clfs)]  # fmt: skip
