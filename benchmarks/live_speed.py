@@ -119,7 +119,10 @@ def main() -> None:
         for r in range(args.rounds):
             for n in args.every:
                 rounds[n].append(run_once(analyzer, video, n))
-                print(f"round {r + 1} detect_every={n}: {n_frames / rounds[n][-1]['wall_s']:.1f} frames/s", flush=True)
+                print(
+                    f"round {r + 1} detect_every={n}: {n_frames / rounds[n][-1]['wall_s']:.1f} frames/s",
+                    flush=True,
+                )
         reference = rounds[1][0]["results"] if 1 in rounds else run_once(analyzer, video, 1)["results"]
         configs = {}
         for n, runs in rounds.items():

@@ -47,7 +47,9 @@ def load(url: str, payloads: list[tuple[str, bytes]], clients: int, seconds: flo
                 i += 1
                 t0 = time.perf_counter()
                 try:
-                    status = http.post(f"{url}/api/analyze", files={"image": (name, data, "image/jpeg")}).status_code
+                    status = http.post(
+                        f"{url}/api/analyze", files={"image": (name, data, "image/jpeg")}
+                    ).status_code
                 except httpx.HTTPError as exc:
                     status = type(exc).__name__
                 with lock:

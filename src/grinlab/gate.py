@@ -126,7 +126,9 @@ class ActionOptions:
         if self.webhook is not None and not self.webhook.lower().startswith(("http://", "https://")):
             raise GrinlabError(f"actions.webhook must be an http:// or https:// URL, got {self.webhook!r}")
         if self.hook is not None and ":" not in self.hook:
-            raise GrinlabError(f"actions.hook must look like 'module:function' or 'file.py:function', got {self.hook!r}")
+            raise GrinlabError(
+                f"actions.hook must look like 'module:function' or 'file.py:function', got {self.hook!r}"
+            )
         if self.timeout_s <= 0:
             raise GrinlabError(f"actions.timeout_s must be > 0, got {self.timeout_s}")
 
@@ -145,26 +147,34 @@ def load_config(path: str | Path | None) -> GateConfig:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise GrinlabError(f"{path}: no such config file (write one with `grinlab gate --write-config {path}`)") from None
+        raise GrinlabError(
+            f"{path}: no such config file (write one with `grinlab gate --write-config {path}`)"
+        ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise GrinlabError(f"{path}: not valid TOML: {exc}") from None
     unknown = set(data) - {"gate", "actions"}
     if unknown:
-        raise GrinlabError(f"{path}: unknown section [{sorted(unknown)[0]}]; sections are [gate] and [actions]")
+        raise GrinlabError(
+            f"{path}: unknown section [{sorted(unknown)[0]}]; sections are [gate] and [actions]"
+        )
     parts = {}
     for section, cls in (("gate", GateOptions), ("actions", ActionOptions)):
         values = data.get(section, {})
         known = {f.name for f in fields(cls)}
         bad = sorted(set(values) - known)
         if bad:
-            raise GrinlabError(f"{path}: unknown key {bad[0]!r} in [{section}]; known: {', '.join(sorted(known))}")
+            raise GrinlabError(
+                f"{path}: unknown key {bad[0]!r} in [{section}]; known: {', '.join(sorted(known))}"
+            )
         defaults = cls()
         for key, value in values.items():
             default = getattr(defaults, key)
             if isinstance(default, bool) and not isinstance(value, bool):
                 raise GrinlabError(f"{path}: [{section}] {key} must be true or false, got {value!r}")
-            if isinstance(default, (int, float)) and not isinstance(default, bool) and (
-                isinstance(value, bool) or not isinstance(value, (int, float))
+            if (
+                isinstance(default, (int, float))
+                and not isinstance(default, bool)
+                and (isinstance(value, bool) or not isinstance(value, (int, float)))
             ):
                 raise GrinlabError(f"{path}: [{section}] {key} must be a number, got {value!r}")
         try:
@@ -204,7 +214,15 @@ class SmileGate:
         o, c, now = self.options, self.candidate, self._now
         cooling = self.cooldown_until_ms is not None and now < self.cooldown_until_ms - _EPS_MS
         held = 0.0 if c is None or c.smile_since_ms is None else now - c.smile_since_ms
-        state = "open" if cooling else "waiting" if c is None else "smiling" if c.smile_since_ms is not None else "watching"
+        state = (
+            "open"
+            if cooling
+            else "waiting"
+            if c is None
+            else "smiling"
+            if c.smile_since_ms is not None
+            else "watching"
+        )
         return {
             "state": state,
             "track_id": None if c is None else c.track_id,
@@ -219,7 +237,9 @@ class SmileGate:
         self._now = now
         events = []
         cooling = self.cooldown_until_ms is not None and now < self.cooldown_until_ms - _EPS_MS
-        eligible = [f for f in result.faces if f.track_id is not None and min(f.box.w, f.box.h) >= o.min_face_px]
+        eligible = [
+            f for f in result.faces if f.track_id is not None and min(f.box.w, f.box.h) >= o.min_face_px
+        ]
         largest = max(eligible, key=lambda f: f.box.area, default=None)
         c = self.candidate
         if c is not None:
@@ -249,7 +269,12 @@ class SmileGate:
                 c.opened = True
                 c.smile_since_ms = None
                 self.cooldown_until_ms = now + o.cooldown_s * 1000
-            elif not c.opened and not c.denied and not cooling and now - c.first_ms >= o.deny_after_s * 1000 - _EPS_MS:
+            elif (
+                not c.opened
+                and not c.denied
+                and not cooling
+                and now - c.first_ms >= o.deny_after_s * 1000 - _EPS_MS
+            ):
                 c.denied = True
                 events.append(self._event("denied", now, result, c, face,
                                           reason=f"no smile held {o.hold_s:g} s within {o.deny_after_s:g} s"))  # fmt: skip
@@ -268,9 +293,13 @@ class SmileGate:
             "wall_time": time.time(),
             "frame": result.frame_index,
             "track_id": c.track_id,
-            "smile_intensity": None if face is None or face.smile_intensity is None else round(face.smile_intensity, 4),
+            "smile_intensity": None
+            if face is None or face.smile_intensity is None
+            else round(face.smile_intensity, 4),
             "held_ms": None if held_ms is None else round(held_ms, 1),
-            "box": None if face is None else [round(v, 1) for v in (face.box.x, face.box.y, face.box.w, face.box.h)],
+            "box": None
+            if face is None
+            else [round(v, 1) for v in (face.box.x, face.box.y, face.box.w, face.box.h)],
             "reason": reason,
         }
 

@@ -224,5 +224,7 @@ def _open_writer(path, frame: np.ndarray, fps: float) -> cv2.VideoWriter:
     h, w = frame.shape[:2]
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps if fps > 0 else 30.0, (w, h))
     if not writer.isOpened():
-        raise GrinlabError(f"{path}: cannot write a video here (use a .mp4 or .avi name in a writable folder)")
+        raise GrinlabError(
+            f"{path}: cannot write a video here (use a .mp4 or .avi name in a writable folder)"
+        )
     return writer

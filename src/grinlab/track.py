@@ -116,7 +116,9 @@ class FaceTracker:
                 alpha = 1.0
             else:
                 dt = now - track.last_ms
-                alpha = 1.0 if self.options.smoothing_ms == 0 else 1.0 - math.exp(-dt / self.options.smoothing_ms)
+                alpha = (
+                    1.0 if self.options.smoothing_ms == 0 else 1.0 - math.exp(-dt / self.options.smoothing_ms)
+                )
                 self._move(track, face.box, dt)
                 track.hits += 1
             track.last_ms = now

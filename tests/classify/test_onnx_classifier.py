@@ -142,5 +142,7 @@ def test_corrupt_onnx_file(tmp_path):
 def test_multithreaded_sessions_do_not_spin(smiles):
     # spinning pool threads of one session slowed the next one (a cascade ran at half speed)
     clf = OnnxClassifier(resolve_model("smile"), threads=2)
-    assert clf._session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert (
+        clf._session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    )
     assert clf.predict_proba(smiles[:3]).shape == (3, 2)

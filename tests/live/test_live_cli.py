@@ -50,7 +50,7 @@ def test_gate_cli_opens_for_the_smile_and_logs_it(tmp_path, sequence_video, yune
     config = tmp_path / "gate.toml"
     assert main(["gate", "--write-config", str(config)]) == 0
     text = config.read_text().replace("min_face_px = 80", "min_face_px = 50")
-    config.write_text(text + '\n')
+    config.write_text(text + "\n")
     events = tmp_path / "events.jsonl"
     rc = main(["gate", str(sequence_video), *yunet_args(yunet_path), "--config", str(config),
                "--events", str(events)])  # fmt: skip

@@ -53,7 +53,9 @@ def server_url(app):
 
 def letterbox(image: np.ndarray, width=640, height=480) -> np.ndarray:
     s = min(width / image.shape[1], height / image.shape[0])
-    resized = cv2.resize(image, (int(image.shape[1] * s), int(image.shape[0] * s)), interpolation=cv2.INTER_AREA)
+    resized = cv2.resize(
+        image, (int(image.shape[1] * s), int(image.shape[0] * s)), interpolation=cv2.INTER_AREA
+    )
     canvas = np.full((height, width, 3), 114, np.uint8)
     y, x = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
     canvas[y : y + resized.shape[0], x : x + resized.shape[1]] = resized

@@ -19,7 +19,9 @@ def upload(client, path, ctype="image/jpeg", route="/api/analyze", name=None):
 
 def test_health_and_models(client):
     h = client.get("/api/health").json()
-    assert h["status"] == "ok" and h["models"] == ["smile", "valence", "emotion7"] and h["detector"] == "yunet"
+    assert (
+        h["status"] == "ok" and h["models"] == ["smile", "valence", "emotion7"] and h["detector"] == "yunet"
+    )
     models = {m["name"]: m for m in client.get("/api/models").json()}
     assert models["emotion7"]["labels"] == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
     assert models["valence"]["task"] == "valence" and models["smile"]["size_bytes"] > 100_000
@@ -67,14 +69,24 @@ def error_of(r, code):
 
 
 def test_wrong_content_types_get_415(client, photos_dir):
-    assert "multipart/form-data" in error_of(client.post("/api/analyze", content=b"x", headers={"content-type": "image/jpeg"}), 415)
-    assert "text/plain" in error_of(client.post("/api/analyze", files={"image": ("a.txt", b"hi", "text/plain")}), 415)
+    assert "multipart/form-data" in error_of(
+        client.post("/api/analyze", content=b"x", headers={"content-type": "image/jpeg"}), 415
+    )
+    assert "text/plain" in error_of(
+        client.post("/api/analyze", files={"image": ("a.txt", b"hi", "text/plain")}), 415
+    )
 
 
 def test_not_an_image_and_missing_field_get_422(client):
-    assert "not a readable image" in error_of(client.post("/api/analyze", files={"image": ("a.jpg", b"nope", "image/jpeg")}), 422)
-    assert "image" in error_of(client.post("/api/analyze", files={"photo": ("a.jpg", b"nope", "image/jpeg")}), 422)
-    assert "empty" in error_of(client.post("/api/analyze", files={"image": ("a.jpg", b"", "image/jpeg")}), 422)
+    assert "not a readable image" in error_of(
+        client.post("/api/analyze", files={"image": ("a.jpg", b"nope", "image/jpeg")}), 422
+    )
+    assert "image" in error_of(
+        client.post("/api/analyze", files={"photo": ("a.jpg", b"nope", "image/jpeg")}), 422
+    )
+    assert "empty" in error_of(
+        client.post("/api/analyze", files={"image": ("a.jpg", b"", "image/jpeg")}), 422
+    )
 
 
 def test_upload_and_pixel_limits_get_413(yunet_path, photos_dir):
@@ -83,17 +95,23 @@ def test_upload_and_pixel_limits_get_413(yunet_path, photos_dir):
     app = create_app(serve_options(yunet_path, max_upload_bytes=100_000, max_pixels=640 * 480, workers=1))
     with TestClient(app) as c:
         big = (photos_dir / "white_house" / "obama.jpg").read_bytes()  # > 100 kB
-        assert "limit is" in error_of(c.post("/api/analyze", files={"image": ("o.jpg", big, "image/jpeg")}), 413)
+        assert "limit is" in error_of(
+            c.post("/api/analyze", files={"image": ("o.jpg", big, "image/jpeg")}), 413
+        )
         small = cv2.imencode(".png", np.zeros((700, 700, 3), np.uint8))[1].tobytes()  # few bytes, many pixels
-        assert "pixels is over the limit" in error_of(c.post("/api/analyze", files={"image": ("z.png", small, "image/png")}), 413)
+        assert "pixels is over the limit" in error_of(
+            c.post("/api/analyze", files={"image": ("z.png", small, "image/png")}), 413
+        )
 
         def chunks():  # no Content-Length: the limit applies while the body streams in
-            yield b"--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"x.jpg\"\r\n"
+            yield b'--b\r\nContent-Disposition: form-data; name="image"; filename="x.jpg"\r\n'
             yield b"Content-Type: image/jpeg\r\n\r\n"
             for _ in range(50):
                 yield b"\0" * 10_000
 
-        r = c.post("/api/analyze", content=chunks(), headers={"content-type": "multipart/form-data; boundary=b"})
+        r = c.post(
+            "/api/analyze", content=chunks(), headers={"content-type": "multipart/form-data; boundary=b"}
+        )
         error_of(r, 413)
 
 
@@ -139,5 +157,10 @@ def test_busy_server_answers_503_with_retry_after(yunet_path, photos_dir, route)
     app = create_app(serve_options(yunet_path, workers=1, queue_timeout_s=0.01))
     with TestClient(app) as c:
         with app.state.pool.borrow(1.0):  # the only worker is taken
-            r = c.post(route, files={"image": ("b.jpg", (photos_dir / "white_house" / "biden.jpg").read_bytes(), "image/jpeg")})
+            r = c.post(
+                route,
+                files={
+                    "image": ("b.jpg", (photos_dir / "white_house" / "biden.jpg").read_bytes(), "image/jpeg")
+                },
+            )
         assert "busy" in error_of(r, 503) and r.headers["retry-after"] == "1"

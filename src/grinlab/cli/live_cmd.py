@@ -14,7 +14,12 @@ HELP = "analyse a camera (0, 1, ...), video file or RTSP/HTTP stream live: ids, 
 
 def add_live_arguments(p: argparse.ArgumentParser, source_optional: bool = False) -> None:
     """Options shared by `live` and `gate`."""
-    p.add_argument("source", metavar="SOURCE", nargs="?" if source_optional else None, help="camera index (0), video file, or rtsp:// / http:// URL")
+    p.add_argument(
+        "source",
+        metavar="SOURCE",
+        nargs="?" if source_optional else None,
+        help="camera index (0), video file, or rtsp:// / http:// URL",
+    )
     p.add_argument("--models", nargs="+", default=None, metavar="MODEL",
                    help="shipped model names, .onnx files or cascade cards (default: the shipped defaults)")  # fmt: skip
     p.add_argument("--detector", default="auto", help="auto, yunet or haar")
@@ -32,7 +37,9 @@ def add_live_arguments(p: argparse.ArgumentParser, source_optional: bool = False
                    help="play a video file at its own frame rate and drop frames like a camera "
                         "(default for files: every frame, as fast as possible)")  # fmt: skip
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
-    p.add_argument("--retries", type=int, default=5, help="reconnect attempts for network streams (default 5)")
+    p.add_argument(
+        "--retries", type=int, default=5, help="reconnect attempts for network streams (default 5)"
+    )
     p.add_argument("--stall-timeout", type=float, default=5.0, metavar="S",
                    help="a stream that gives no frame for S seconds is reconnected (default 5)")  # fmt: skip
     p.add_argument("--force", action="store_true", help="overwrite an existing --log or --out-video file")
@@ -54,7 +61,9 @@ def build(args):
         if path and Path(path).exists() and not args.force:
             from ..errors import GrinlabError
 
-            raise GrinlabError(f"{path} exists (an earlier run's {option}); choose another name or add --force")
+            raise GrinlabError(
+                f"{path} exists (an earlier run's {option}); choose another name or add --force"
+            )
     if args.show and not has_gui():
         from ..errors import GrinlabError
 

@@ -21,9 +21,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detect-width", type=int, metavar="PX", help="detect on a copy this wide (default 800)")
     p.add_argument("--workers", type=int, default=2, help="analyses at once, one model set each (default 2)")
     p.add_argument("--max-upload-mb", type=float, default=10.0, help="largest upload accepted (default 10)")
-    p.add_argument("--max-pixels", type=int, default=25_000_000, help="largest image accepted (default 25 MP)")
+    p.add_argument(
+        "--max-pixels", type=int, default=25_000_000, help="largest image accepted (default 25 MP)"
+    )
     p.add_argument("--detect-every", type=int, default=1, metavar="N", help="live: detect every N-th frame")
-    p.add_argument("--gate-config", metavar="FILE.toml", help="smile gate settings for the page ([gate] section)")
+    p.add_argument(
+        "--gate-config", metavar="FILE.toml", help="smile gate settings for the page ([gate] section)"
+    )
 
 
 def run(args) -> int:
@@ -34,7 +38,9 @@ def run(args) -> int:
 
         from ..web.app import ServeOptions, create_app
     except ModuleNotFoundError as exc:
-        raise GrinlabError(f"the web extra is not installed ({exc.name} missing): pip install 'grinlab[web]'") from None
+        raise GrinlabError(
+            f"the web extra is not installed ({exc.name} missing): pip install 'grinlab[web]'"
+        ) from None
     from ..gate import load_config
     from ..pipeline import AnalyzerOptions
     from .options import detector_options
@@ -56,9 +62,18 @@ def run(args) -> int:
     if not loopback:
         print(f"grinlab serve: warning: binding {args.host} exposes the API to the network; it has no "
               "authentication", file=sys.stderr)  # fmt: skip
-    print(f"grinlab serve: http://{args.host}:{args.port}/  (API schema: /openapi.json; Ctrl-C stops)", file=sys.stderr)
+    print(
+        f"grinlab serve: http://{args.host}:{args.port}/  (API schema: /openapi.json; Ctrl-C stops)",
+        file=sys.stderr,
+    )
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws_max_size=options.max_upload_bytes + 1024)
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            ws_max_size=options.max_upload_bytes + 1024,
+        )
     except OSError as exc:
         raise GrinlabError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     return 0

@@ -70,7 +70,9 @@ def _text(image, text, org, scale=0.5, colour=WHITE) -> None:
     cv2.putText(image, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
 
 
-def draw_live(image: np.ndarray, result: FrameResult, fps: float | None = None, gate: dict | None = None) -> np.ndarray:
+def draw_live(
+    image: np.ndarray, result: FrameResult, fps: float | None = None, gate: dict | None = None
+) -> np.ndarray:
     """The live overlay: every face (id, labels, smile bar), a latency line (detect or follow,
     classify, total, fps) and, with a gate, its state and hold progress along the bottom."""
     out = draw_frame(image, result)

@@ -146,7 +146,9 @@ class StreamSource:
         last_ts = -1.0
         while not self._enough():
             with self._cond:
-                waited = self._cond.wait_for(lambda: self._slot is not None or self._ended, self.stall_timeout_s)
+                waited = self._cond.wait_for(
+                    lambda: self._slot is not None or self._ended, self.stall_timeout_s
+                )
                 frame, self._slot = self._slot, None
                 ended = self._ended
             if frame is None:

@@ -155,7 +155,9 @@ class UploadGuard:
 
     async def _too_large(self, scope, receive, send):
         mb = (self.max_body - MULTIPART_OVERHEAD) / 1024 / 1024
-        await error_response(413, f"upload too large: the limit is {mb:.1f} MB per image")(scope, receive, send)
+        await error_response(413, f"upload too large: the limit is {mb:.1f} MB per image")(
+            scope, receive, send
+        )
 
 
 ERRORS = {c: {"model": ErrorOut} for c in (400, 413, 415, 422, 503)}
@@ -167,6 +169,7 @@ def create_app(options: ServeOptions | None = None) -> FastAPI:
     pool = AnalyzerPool(options.analyzer, options.workers)
     state = {"pending": 0, "live_sessions": 0}
     lock = threading.Lock()
+
     @asynccontextmanager
     async def lifespan(app):
         yield
@@ -200,10 +203,14 @@ def create_app(options: ServeOptions | None = None) -> FastAPI:
     async def read_upload(image: UploadFile) -> tuple[bytes, str]:
         ctype = (image.content_type or "").split(";")[0].strip().lower()
         if ctype not in ACCEPTED_TYPES:
-            raise HTTPException(415, f"unsupported image type {ctype or 'none'!r}; send one of {', '.join(ACCEPTED_TYPES)}")
+            raise HTTPException(
+                415, f"unsupported image type {ctype or 'none'!r}; send one of {', '.join(ACCEPTED_TYPES)}"
+            )
         data = await image.read(options.max_upload_bytes + 1)
         if len(data) > options.max_upload_bytes:
-            raise HTTPException(413, f"upload too large: the limit is {options.max_upload_bytes / 1024 / 1024:.1f} MB")
+            raise HTTPException(
+                413, f"upload too large: the limit is {options.max_upload_bytes / 1024 / 1024:.1f} MB"
+            )
         if not data:
             raise HTTPException(422, "the image is empty (0 bytes)")
         name = Path(image.filename or "upload").name[:200]  # only ever a label, never opened
