@@ -76,9 +76,12 @@ def test_train_then_export(smile_folder, tmp_path, capsys, monkeypatch):
     assert main(["export", str(run), "--out", str(model), "--name", "tiny-smile"]) == 0
     assert "parity" in capsys.readouterr().out
     card = ModelCard.load(model.with_suffix(".json"))
-    assert card.name == "tiny-smile" and card.command == info["command"]
+    assert card.name == "tiny-smile"
+    assert card.command == f"{info['command']}\nexport: grinlab export {run} --out {model} --name tiny-smile"
     assert main(["export", str(run), "--out", str(model)]) == 2
     assert "exists; pass --force" in one_error_line(capsys)
+    assert main(["export", str(run), "--out", str(model), "--branch", str(run)]) == 2
+    assert "--branch and --gate-label go together" in one_error_line(capsys)
 
 
 @pytest.mark.parametrize(

@@ -96,8 +96,6 @@ def make_cascade_card(
     """Write a cascade card at ``out`` over two exported models (paths stored relative to the
     card's folder, so the three files move together). Its labels are the gate's other labels,
     then the branch's; its task is the known task with exactly those labels, if any."""
-    from ..labels import TASKS
-
     out = Path(out)
     for path in (gate, branch):
         if Path(path).suffix != ".onnx":
@@ -114,10 +112,7 @@ def make_cascade_card(
     branch_card = OnnxClassifier(branch).card
     if gate_label not in gate_card.labels:
         raise GrinlabError(f"{gate}: gate label {gate_label!r} is not one of {', '.join(gate_card.labels)}")
-    labels = tuple(lab for lab in gate_card.labels if lab != gate_label) + branch_card.labels
-    task = next((t for t, ls in TASKS.items() if set(ls) == set(labels) and len(ls) == len(labels)), "")
-    if task:
-        labels = TASKS[task]  # the task's own order
+    labels, task = cascade_labels(gate_card.labels, gate_label, branch_card.labels)
     card = ModelCard(
         name=name or out.stem,
         task=task,
@@ -134,6 +129,18 @@ def make_cascade_card(
     card.save(out)
     CascadeClassifier(out)  # fails loudly if the card does not load
     return card
+
+
+def cascade_labels(
+    gate_labels: Sequence[str], gate_label: str, branch_labels: Sequence[str]
+) -> tuple[tuple[str, ...], str]:
+    """(labels, task) of a cascade: the gate's other labels then the branch's, in the order of
+    the known task with exactly those labels if there is one (task "" otherwise)."""
+    from ..labels import TASKS
+
+    labels = tuple(lab for lab in gate_labels if lab != gate_label) + tuple(branch_labels)
+    task = next((t for t, ls in TASKS.items() if set(ls) == set(labels) and len(ls) == len(labels)), "")
+    return (TASKS[task] if task else labels), task
 
 
 def load_classifier(path: str | os.PathLike, threads: int | None = None):
