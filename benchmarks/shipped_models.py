@@ -25,7 +25,8 @@ import onnxruntime as ort
 from grinlab.data import load_splits
 from grinlab.evaluate.compare import onnx_ms_per_face
 from grinlab.evaluate.onnx_eval import evaluate_onnx
-from grinlab.shipped import list_model_cards, model_size_bytes, shipped_models
+from grinlab.modelcard import ModelCard
+from grinlab.shipped import card_path, list_model_cards, model_size_bytes, shipped_models
 
 HERE = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("GRINLAB_SHARED", HERE.parent.parent / "shared"))
@@ -44,14 +45,20 @@ EVALUATIONS = {
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", help="default: every shipped model")
+    p.add_argument("--also", nargs="+", default=[], metavar="MODEL",
+                   help="more .onnx files or cascade cards to measure beside them, marked not shipped")  # fmt: skip
     p.add_argument("--reports", default=str(HERE / "work" / "shipped_eval"))
     p.add_argument("--out", default=str(HERE / "results" / "shipped_models"))
     args = p.parse_args(argv)
     paths = shipped_models()
     cards = {c.name: c for c in list_model_cards() if not args.models or c.name in args.models}
+    shipped = set(cards)
+    for path in map(Path, args.also):
+        card = ModelCard.load(card_path(path))
+        cards[card.name], paths[card.name] = card, path
     rows = []
     for name, card in cards.items():
-        row = {"model": name, "task": card.task, "architecture": card.architecture, "params": card.params,
+        row = {"model": name, "shipped": name in shipped, "task": card.task, "architecture": card.architecture, "params": card.params,
                "size_bytes": model_size_bytes(paths[name]),
                "ms_per_face_2_threads": round(onnx_ms_per_face(paths[name], 64, 30, threads=2), 4),
                "ms_per_face_1_thread": round(onnx_ms_per_face(paths[name], 64, 30, threads=1), 4),
@@ -78,7 +85,7 @@ def main(argv=None) -> int:
     for r in rows:
         for ev in r["evaluations"] or [{"data": "-", "accuracy": float("nan"), "macro_f1": float("nan")}]:
             lines.append(
-                f"| {r['model']} | {r['task']} | {ev['data']} (n={ev.get('n', '-')}) | {ev['accuracy']:.4f} | "
+                f"| {r['model'] if r['shipped'] else r['model'] + ' (not shipped)'} | {r['task']} | {ev['data']} (n={ev.get('n', '-')}) | {ev['accuracy']:.4f} | "
                 f"{ev.get('accuracy_flip_tta', float('nan')):.4f} | {ev['macro_f1']:.4f} | "
                 f"{r['ms_per_face_2_threads']:.3f} / {r['ms_per_face_1_thread']:.3f} | {r['size_bytes'] / 1e6:.2f} MB |"
             )

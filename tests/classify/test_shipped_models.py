@@ -34,6 +34,16 @@ def test_models_json_lists_every_default_model(capsys):
         assert m["metrics"], f"{name} ships without measured metrics"
 
 
+def test_shipped_files_are_int8_measured_on_themselves():
+    """Each shipped file is the int8 export: its card's metrics were measured on that file, and
+    it records how often it agrees with the float model it came from."""
+    for name, path in shipped_models().items():
+        card = json.loads(path.with_suffix(".json").read_text())
+        assert path.suffix == ".onnx" and card["architecture"].endswith("(int8)"), name
+        assert card["metrics"]["int8"]["top1_agreement"] > 0.95, name
+        assert "export: grinlab export" in card["command"] and "--int8" in card["command"], name
+
+
 def test_card_checksums_match_the_files():
     for name, path in shipped_models().items():
         if path.suffix == ".onnx":
