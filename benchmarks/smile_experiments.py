@@ -75,7 +75,9 @@ def main(argv=None) -> int:
         cells = [f"{r[lab]['accuracy']:.1%} ({r[lab]['flip_tta']:.1%})" for lab in labels]
         ms = r.get("ms_per_face_2_threads", "-")
         lines.append(f"| {r['model']} | {r['input']} | " + " | ".join(cells) + f" | {ms} |")
-    lines += ["", "Train commands:", ""] + [f"- `{r['model']}`: `{r['command']}`" for r in rows[:-1]]
+    lines += ["", "Train commands:", ""] + [
+        "- `{}`: `{}`".format(r["model"], "`, then `".join(r["command"].splitlines())) for r in rows[:-1]
+    ]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

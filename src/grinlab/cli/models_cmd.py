@@ -42,5 +42,5 @@ def run(args) -> int:
                     + (f", macro-F1 {m['macro_f1']:.4f}" if "macro_f1" in m else "")
                 )
         if card.command:
-            print(f"    made by: {card.command}")
+            print("    made by: " + card.command.replace("\n", "\n             "))
     return 0
