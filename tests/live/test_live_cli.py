@@ -82,8 +82,14 @@ def test_bad_sources_give_one_line_and_exit_2(tmp_path):
 
 def test_ctrl_c_stops_cleanly_with_the_log_flushed(tmp_path, long_video, yunet_path):
     log = tmp_path / "live.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "grinlab", "live", str(long_video), "--realtime",
-                             *yunet_args(yunet_path), "--log", str(log)],
+    # Python leaves Ctrl-C ignored when it starts with SIGINT ignored, as every job a script starts
+    # with & does (some CI runners), so the child installs the handler a terminal would give it.
+    argv = ["grinlab", "live", str(long_video), "--realtime", *yunet_args(yunet_path), "--log", str(log)]
+    child = (
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        f"sys.argv = {argv!r}; runpy.run_module('grinlab', run_name='__main__')"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", child],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 10):
