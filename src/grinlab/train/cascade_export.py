@@ -29,6 +29,7 @@ from .export import (
     _export_graph,
     _parity_images,
     _run_dir_of,
+    load_run_data,
     measure_splits,
     onnx_probabilities,
     output_paths,
@@ -128,9 +129,7 @@ def export_shared_cascade(
     order = [combined.index(c) for c in labels]
     merged = SharedTrunkCascade(gate, branch, shared, positive, order).eval()
 
-    from .trainer import load_training_splits
-
-    splits = load_training_splits(branch_cfg.replace(task=task))
+    splits = load_run_data(branch_cfg.replace(task=task), f"the cascade is measured on its {task} val split")
     images = _parity_images(_run_dir_of(checkpoint_path(branch_run)), spec, branch_cfg)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(out_path.stem + ".tmp.onnx")
@@ -142,7 +141,7 @@ def export_shared_cascade(
         require_parity(diff, len(images), out_path)
         if int8:
             # calibrate on the gate's training crops: they cover every face the gate sees
-            gate_splits = load_training_splits(gate_cfg)
+            gate_splits = load_run_data(gate_cfg, "--int8 calibrates on the gate's training crops")
             metrics = quantize_measured(
                 tmp, tmp8, spec, {**splits, "train": gate_splits["train"]}, ("val",), labels
             )

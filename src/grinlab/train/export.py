@@ -161,6 +161,19 @@ def quantize_measured(
     return metrics
 
 
+def load_run_data(config, why: str) -> dict:
+    """The run's own dataset splits, or an error that says why the export needs them."""
+    from .trainer import load_training_splits
+
+    try:
+        return load_training_splits(config)
+    except GrinlabError as exc:
+        raise GrinlabError(
+            f"this export needs the run's dataset ({why}): {exc}; run it from the folder the run was "
+            "trained in, or where its --data path resolves"
+        ) from exc
+
+
 def output_paths(out_path: str | os.PathLike, force: bool) -> tuple[Path, Path]:
     """(model.onnx, model.json), refusing to overwrite without ``force``."""
     out_path = Path(out_path)
@@ -194,11 +207,9 @@ def export_onnx(
     run_dir = _run_dir_of(ckpt_path)
     model, config, spec, classes = load_run_model(ckpt_path)
     images = _parity_images(run_dir, spec, config)
-    splits = None
-    if int8:
-        from .trainer import load_training_splits
-
-        splits = load_training_splits(config)
+    splits = (
+        load_run_data(config, "--int8 calibrates on it and measures the quantized file") if int8 else None
+    )
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(out_path.stem + ".tmp.onnx")
