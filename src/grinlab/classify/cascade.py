@@ -26,6 +26,21 @@ from .onnx_classifier import OnnxClassifier
 STAGE_KEYS = ("gate", "gate_label", "branch")
 
 
+def cascade_order(
+    gate_labels: Sequence[str], gate_label: str, branch_labels: Sequence[str], labels: Sequence[str]
+) -> list[int]:
+    """Column of each of ``labels`` among (the gate's other labels, then the branch's)."""
+    combined = tuple(lab for lab in gate_labels if lab != gate_label) + tuple(branch_labels)
+    return [combined.index(lab) for lab in labels]
+
+
+def combine_stages(p_gate: np.ndarray, p_branch: np.ndarray, positive: int, order: list[int]) -> np.ndarray:
+    """The cascade's probabilities from its stages' (the formula above), columns in ``order``."""
+    rest = np.delete(p_gate, positive, axis=1)
+    joint = p_gate[:, [positive]] * p_branch
+    return np.concatenate([rest, joint], axis=1)[:, order].astype(np.float32)
+
+
 class CascadeClassifier:
     """``CascadeClassifier("valence.json")``: the same interface as OnnxClassifier."""
 
@@ -54,8 +69,7 @@ class CascadeClassifier:
                 f"{path}: the stages give labels {', '.join(combined)} but the card lists "
                 f"{', '.join(self.card.labels)}; fix the card's labels or stages"
             )
-        # column of each cascade label in the card's order
-        self._order = [combined.index(lab) for lab in self.card.labels]
+        self._order = cascade_order(self.gate.labels, positive, self.branch.labels, self.card.labels)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -66,9 +80,7 @@ class CascadeClassifier:
         return self.card.name
 
     def _combine(self, p_gate: np.ndarray, p_branch: np.ndarray) -> np.ndarray:
-        rest = np.delete(p_gate, self._positive, axis=1)
-        joint = p_gate[:, [self._positive]] * p_branch
-        return np.concatenate([rest, joint], axis=1)[:, self._order].astype(np.float32)
+        return combine_stages(p_gate, p_branch, self._positive, self._order)
 
     def predict_proba(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """Face crops of any size -> (N, C) probabilities in the card's label order."""

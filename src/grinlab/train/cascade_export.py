@@ -18,23 +18,23 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..classify.cascade import cascade_labels
+from ..classify.cascade import cascade_labels, cascade_order, combine_stages
 from ..errors import GrinlabError
 from ..modelcard import ModelCard, sha256_file
 from .export import (
     OPSET,
     PARITY_TOLERANCE,
     TorchPredictor,
-    _epoch_of,
-    _export_graph,
-    _parity_images,
-    _run_dir_of,
+    epoch_of,
+    export_graph,
     load_run_data,
     measure_splits,
     onnx_probabilities,
     output_paths,
+    parity_images,
     quantize_measured,
     require_parity,
+    run_dir_of,
 )
 from .predict import checkpoint_path, load_run_model
 from .zoo import count_params
@@ -75,15 +75,9 @@ class SharedTrunkCascade(nn.Module):
 
 
 def _two_network_cascade(gate, branch, spec, positive: int, order: list[int]):
-    """The reference: both networks run whole, composed in numpy as the runtime cascade does."""
+    """The reference: both networks run whole, composed as the runtime cascade composes them."""
     gate_p, branch_p = TorchPredictor(gate, spec), TorchPredictor(branch, spec)
-
-    def predict(images: np.ndarray) -> np.ndarray:
-        pg = gate_p(images)
-        combined = np.concatenate([np.delete(pg, positive, axis=1), pg[:, [positive]] * branch_p(images)], 1)
-        return combined[:, order]
-
-    return predict
+    return lambda images: combine_stages(gate_p(images), branch_p(images), positive, order)
 
 
 def export_shared_cascade(
@@ -125,17 +119,16 @@ def export_shared_cascade(
     if not task:
         raise GrinlabError(f"no known task has the labels {', '.join(labels)}; nothing to measure it on")
     positive = gate_classes.index(gate_label)
-    combined = tuple(c for c in gate_classes if c != gate_label) + branch_classes
-    order = [combined.index(c) for c in labels]
+    order = cascade_order(gate_classes, gate_label, branch_classes, labels)
     merged = SharedTrunkCascade(gate, branch, shared, positive, order).eval()
 
     splits = load_run_data(branch_cfg.replace(task=task), f"the cascade is measured on its {task} val split")
-    images = _parity_images(_run_dir_of(checkpoint_path(branch_run)), spec, branch_cfg)
+    images = parity_images(run_dir_of(checkpoint_path(branch_run)), spec, branch_cfg)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(out_path.stem + ".tmp.onnx")
     tmp8 = out_path.with_name(out_path.stem + ".tmp8.onnx")
     try:
-        _export_graph(merged, spec, tmp)
+        export_graph(merged, spec, tmp)
         reference = _two_network_cascade(gate, branch, spec, positive, order)(images)
         diff = float(np.abs(onnx_probabilities(tmp, images, spec) - reference).max())
         require_parity(diff, len(images), out_path)
@@ -160,7 +153,7 @@ def export_shared_cascade(
     }
     commands = []
     for role, run in (("gate", gate_run), ("branch", branch_run)):
-        cfg_file = _run_dir_of(checkpoint_path(run))
+        cfg_file = run_dir_of(checkpoint_path(run))
         info = json.loads((cfg_file / "config.json").read_text()) if cfg_file else {}
         commands.append(f"{role}: {info.get('command', '')}")
     if command:
@@ -184,8 +177,8 @@ def export_shared_cascade(
             f"Two-stage cascade in one graph: {gate_label} vs the rest, then {', '.join(branch_classes)}; "
             f"P(branch label) = P({gate_label}) x P_branch(label). The first {shared} blocks are shared "
             f"(the branch was trained on the gate's frozen blocks) and run once. Exported from "
-            f"{checkpoint_path(gate_run)} (epoch {_epoch_of(checkpoint_path(gate_run))}) and "
-            f"{checkpoint_path(branch_run)} (epoch {_epoch_of(checkpoint_path(branch_run))}); ONNX opset {OPSET}. "
+            f"{checkpoint_path(gate_run)} (epoch {epoch_of(checkpoint_path(gate_run))}) and "
+            f"{checkpoint_path(branch_run)} (epoch {epoch_of(checkpoint_path(branch_run))}); ONNX opset {OPSET}. "
             "metrics['onnx_parity'] compares the graph, before any quantization, with the two networks."
             + (
                 " int8: see metrics['int8']; the val metrics were measured on the quantized file."

@@ -44,12 +44,12 @@ class WithSoftmax(nn.Module):
         return torch.softmax(self.model(x), dim=1)
 
 
-def _run_dir_of(checkpoint: Path) -> Path | None:
+def run_dir_of(checkpoint: Path) -> Path | None:
     run_dir = checkpoint.parent.parent
     return run_dir if (run_dir / "config.json").is_file() else None
 
 
-def _parity_images(run_dir: Path | None, spec: Preprocessing, config) -> np.ndarray:
+def parity_images(run_dir: Path | None, spec: Preprocessing, config) -> np.ndarray:
     """Real val crops at model input size: the run's val_samples.npz, else a reload of its data."""
     if run_dir is not None and (run_dir / "val_samples.npz").is_file():
         with np.load(run_dir / "val_samples.npz") as f:
@@ -73,7 +73,7 @@ def _parity_images(run_dir: Path | None, spec: Preprocessing, config) -> np.ndar
     )
 
 
-def _export_graph(prob_model: nn.Module, spec: Preprocessing, out_path: Path) -> None:
+def export_graph(prob_model: nn.Module, spec: Preprocessing, out_path: Path) -> None:
     """Write ``prob_model`` (a module whose output is already probabilities) as one ONNX file."""
     dummy = torch.zeros((2, spec.channels, *spec.size), dtype=torch.float32)
     with warnings.catch_warnings():
@@ -204,9 +204,9 @@ def export_onnx(
     """
     out_path, card_path = output_paths(out_path, force)
     ckpt_path = checkpoint_path(run_dir_or_checkpoint, which)
-    run_dir = _run_dir_of(ckpt_path)
+    run_dir = run_dir_of(ckpt_path)
     model, config, spec, classes = load_run_model(ckpt_path)
-    images = _parity_images(run_dir, spec, config)
+    images = parity_images(run_dir, spec, config)
     splits = (
         load_run_data(config, "--int8 calibrates on it and measures the quantized file") if int8 else None
     )
@@ -215,7 +215,7 @@ def export_onnx(
     tmp = out_path.with_name(out_path.stem + ".tmp.onnx")
     tmp8 = out_path.with_name(out_path.stem + ".tmp8.onnx")
     try:
-        _export_graph(WithSoftmax(model), spec, tmp)
+        export_graph(WithSoftmax(model), spec, tmp)
         diff = check_parity(TorchPredictor(model, spec), tmp, images, spec)
         require_parity(diff, len(images), out_path)
         if int8:
@@ -259,7 +259,7 @@ def export_onnx(
         notes=(
             f"Output 'probabilities': softmax inside the graph (sums to 1), in label order. Input 'input': "
             f"float32 (N, {spec.channels}, {spec.size[0]}, {spec.size[1]}) from grinlab.preprocess.to_model_input; "
-            f"dynamic batch; ONNX opset {OPSET}. Exported from {ckpt_path} (epoch {_epoch_of(ckpt_path)}). "
+            f"dynamic batch; ONNX opset {OPSET}. Exported from {ckpt_path} (epoch {epoch_of(ckpt_path)}). "
             "metrics['onnx_parity'] is the "
             "measured torch vs ONNX Runtime difference on real val images (before quantization)."
             + (_INT8_NOTE if int8 else "")
@@ -288,7 +288,7 @@ def _dataset_entry(config, info: dict) -> dict:
     }
 
 
-def _epoch_of(ckpt_path: Path) -> int:
+def epoch_of(ckpt_path: Path) -> int:
     from .predict import load_checkpoint
 
     return int(load_checkpoint(ckpt_path)["epoch"])
