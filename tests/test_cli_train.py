@@ -91,6 +91,9 @@ def test_train_then_export(smile_folder, tmp_path, capsys, monkeypatch):
         ({"--model": "no_such_net"}, "unknown model 'no_such_net'"),
         ({"--task": "joy"}, "unknown task 'joy'"),
         ({"--optimizer": "lbfgs"}, "optimizer must be one of"),
+        ({"--teacher": "emotion7"}, "a teacher must have exactly the task's labels"),
+        ({"--teacher": "/nonexistent/t.onnx"}, "model file not found"),
+        ({"--distill-weight": "0.7"}, "need a --teacher MODEL"),
     ],
 )
 def test_bad_inputs_exit_2_with_one_line(smile_folder, tmp_path, capsys, change, message):

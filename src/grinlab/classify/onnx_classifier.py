@@ -108,6 +108,11 @@ class OnnxClassifier:
         out = self._session.run(None, {self._input: x})[0]
         return _softmax(out) if self._logits else out
 
+    def predict_input(self, x: np.ndarray) -> np.ndarray:
+        """Model input already prepared by ``grinlab.preprocess.normalize``, float32 (N, C, H, W)
+        -> probabilities (the distillation teacher uses it on the student's training batches)."""
+        return self._run(np.ascontiguousarray(x, np.float32))
+
     def predict_proba(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """Face crops of any size (uint8 grey/BGR/BGRA) -> (N, C) probabilities in label order."""
         return self._run(to_model_input(list(crops), self.card.preprocessing))

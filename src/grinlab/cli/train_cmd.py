@@ -38,6 +38,8 @@ _FIELDS = {
     "init_from": "init_from",
     "freeze": "freeze",
     "soft_labels": "soft_labels",
+    "distill_weight": "distill_weight",
+    "distill_temperature": "distill_temperature",
     "device": "device",
     "num_workers": "num_workers",
     "max_train_batches": "max_train_batches",
@@ -111,6 +113,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="with --init-from: none, all_but_last (train the last block + new head) or backbone (head only)",
     )
 
+    g = p.add_argument_group("distillation")
+    g.add_argument(
+        "--teacher",
+        metavar="MODEL",
+        action="append",
+        help="ONNX teacher (shipped name or .onnx with its card) whose soft targets the student learns; "
+        "repeat for an ensemble. It must take the student's input size, channels and normalisation",
+    )
+    g.add_argument(
+        "--distill-weight",
+        type=float,
+        help="weight of the teacher's targets vs the labels, in (0, 1] (default 0.5)",
+    )
+    g.add_argument("--distill-temperature", type=float, help="softening temperature T (default 4)")
+
     g = p.add_argument_group("run control")
     g.add_argument("--device", help="auto (default), cpu or cuda")
     g.add_argument("--num-workers", type=int, help="data loader worker processes (default 0)")
@@ -170,8 +187,14 @@ def build_config(args: argparse.Namespace):
         values["data_options"] = opts
     if args.extra_data:
         values["extra_data"] = [str(d) for d in args.extra_data]
+    if args.teacher:
+        values["teachers"] = [str(t) for t in args.teacher]
     if args.no_eval:
         values["evaluate"] = False
+    if not values.get("teachers") and (
+        args.distill_weight is not None or args.distill_temperature is not None
+    ):
+        raise GrinlabError("--distill-weight and --distill-temperature need a --teacher MODEL")
     if args.input_size or args.channels or args.normalization:
         if values.get("preprocessing"):
             spec = Preprocessing.from_dict(values["preprocessing"])
@@ -215,6 +238,8 @@ def command_line(config, run_dir: str) -> str:
         words += [flag] if isinstance(now[field], bool) else [flag, str(now[field])]
     for path in now.get("extra_data") or ():
         words += ["--extra-data", path]
+    for model in now.get("teachers") or ():
+        words += ["--teacher", model]
     for key, value in now["data_options"].items():
         words += ["--data-option", f"{key}={json.dumps(value)}"]
     spec, dspec = now["preprocessing"], defaults["preprocessing"]

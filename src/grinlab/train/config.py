@@ -51,6 +51,11 @@ class TrainConfig:
     init_from: str | None = None  # checkpoint whose backbone weights start the model (transfer)
     freeze: str = "none"  # transfer: none, all_but_last (the FaceHack recipe) or backbone (head only)
     soft_labels: bool = False
+    # Knowledge distillation (grinlab.train.distill): ONNX teacher models (shipped names or paths),
+    # the weight of their soft targets against the labels, and the softening temperature.
+    teachers: tuple[str, ...] = ()
+    distill_weight: float = 0.5
+    distill_temperature: float = 4.0
     device: str = "auto"
     num_workers: int = 0
     max_train_batches: int = 0  # stop each epoch after this many batches; 0 = all (quick runs)
@@ -107,6 +112,14 @@ class TrainConfig:
             self.freeze == "none" or bool(self.init_from),
             "freeze needs init_from: only a pretrained backbone is worth freezing",
         )
+        need(
+            0.0 < self.distill_weight <= 1.0,
+            f"distillation weight must be in (0, 1], got {self.distill_weight}",
+        )
+        need(
+            self.distill_temperature > 0,
+            f"distillation temperature must be positive, got {self.distill_temperature}",
+        )
         need(self.max_train_batches >= 0, f"max train batches must be >= 0, got {self.max_train_batches}")
         from .zoo import get_entry
 
@@ -121,6 +134,7 @@ class TrainConfig:
             object.__setattr__(self, "preprocessing", Preprocessing.from_dict(self.preprocessing))
         object.__setattr__(self, "data_options", dict(self.data_options or {}))
         object.__setattr__(self, "extra_data", tuple(str(d) for d in (self.extra_data or ())))
+        object.__setattr__(self, "teachers", tuple(str(t) for t in (self.teachers or ())))
 
     @property
     def classes(self) -> tuple[str, ...]:

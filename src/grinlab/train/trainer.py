@@ -345,6 +345,7 @@ class Trainer:
         val_loader = make_loader(
             val_t, max(cfg.batch_size, 256), None, False, num_workers=cfg.num_workers, pin_memory=pin
         )
+        teacher = self._load_teacher(val_loader) if cfg.teachers else None
         steps = (
             len(train_loader) if not cfg.max_train_batches else min(len(train_loader), cfg.max_train_batches)
         )
@@ -408,6 +409,7 @@ class Trainer:
                     amp,
                     steps,
                     epoch,
+                    teacher=teacher,
                 )
                 train_seconds = time.perf_counter() - t0
                 val_loss, y_true, y_pred = self._validate(model, val_loader, device)
@@ -467,7 +469,34 @@ class Trainer:
             )
         return history
 
-    def _train_epoch(self, model, loader, optimizer, scheduler, scaler, weight, device, amp, steps, epoch):
+    def _load_teacher(self, val_loader):
+        """The distillation teacher(s); their val accuracy goes to the log and config.json. On
+        --resume the teacher files must be the ones the run started with."""
+        from .distill import Teacher
+
+        teacher = Teacher(self.config.teachers, self.classes_, self.config.preprocessing)
+        now = [t.to_dict() for t in teacher.info]
+        cfg_path = self.run_dir / "config.json"
+        if self.resume and cfg_path.is_file():
+            stored = json.loads(cfg_path.read_text()).get("teachers", {}).get("models", [])
+            if [t["sha256"] for t in stored] != [t["sha256"] for t in now]:
+                raise GrinlabError(
+                    f"{self.run_dir}: the teacher files differ from those the run started with "
+                    f"({', '.join(t['path'] for t in stored)}); restore them or start a new run with --force"
+                )
+            return teacher
+        acc = teacher.accuracy(val_loader)
+        log.info(
+            "teacher (%s, each crop and its mirror): val acc %.4f",
+            ", ".join(t.name for t in teacher.info),
+            acc,
+        )
+        self.teacher_info_ = {"models": now, "val_acc": round(acc, 6)}
+        return teacher
+
+    def _train_epoch(
+        self, model, loader, optimizer, scheduler, scaler, weight, device, amp, steps, epoch, teacher=None
+    ):
         cfg = self.config
         model.train()
         if cfg.init_from and cfg.freeze != "none":
@@ -485,6 +514,11 @@ class Trainer:
             with torch.autocast(device.type, enabled=amp):
                 logits = model(x)
                 loss = F.cross_entropy(logits.float(), y, weight=weight, label_smoothing=cfg.label_smoothing)
+                if teacher is not None:
+                    from .distill import distillation_loss
+
+                    soft = distillation_loss(logits.float(), teacher.log_probs(x), cfg.distill_temperature)
+                    loss = (1.0 - cfg.distill_weight) * loss + cfg.distill_weight * soft
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
@@ -574,6 +608,7 @@ class Trainer:
             "classes": list(self.classes_),
             "preprocessing": self.config.preprocessing.to_dict(),
             "datasets": {k: v.summary() for k, v in datasets.items() if v is not None},
+            **({"teachers": self.teacher_info_} if getattr(self, "teacher_info_", None) else {}),
             "command": self.command,
             "device": str(device),
             "versions": {"grinlab": grinlab.__version__, "torch": torch.__version__},
