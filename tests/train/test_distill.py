@@ -11,6 +11,7 @@ from test_trainer import quick_config, smile_dataset
 
 from grinlab.classify.onnx_classifier import OnnxClassifier
 from grinlab.errors import GrinlabError
+from grinlab.modelcard import ModelCard
 from grinlab.preprocess import Preprocessing
 from grinlab.train.config import TrainConfig
 from grinlab.train.distill import Teacher, distillation_loss
@@ -73,6 +74,13 @@ def test_student_learns_the_teacher_not_the_wrong_labels(splits, teacher_model, 
     assert val_accuracy(distilled) >= teacher_acc - 0.05
     assert info["teachers"]["models"][0]["name"] == "teacher"
     assert len(info["teachers"]["models"][0]["sha256"]) == 64
+    # the student's card says how its teacher was made, and what the teacher scored
+    card = export_onnx(distilled, tmp_path / "student.onnx", name="student")
+    teacher_card = ModelCard.load(teacher_model.with_suffix(".json"))
+    assert card.command.startswith(f"teacher teacher ({teacher_model}, sha256 ")
+    assert teacher_card.command in card.command and card.command.endswith(info["command"])
+    assert card.metrics["distillation"]["teacher_val_acc"] == teacher_acc
+    assert card.metrics["distillation"]["weight"] == 1.0
 
 
 def test_resume_refuses_a_changed_teacher(splits, teacher_model, tmp_path):

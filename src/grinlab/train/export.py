@@ -238,6 +238,13 @@ def export_onnx(
                 split: {k: m[k] for k in ("n", "accuracy", "macro_f1", "recall") if k in m}
                 for split, m in results.items()
             }
+    if info.get("teachers"):
+        metrics["distillation"] = {
+            "teachers": [{k: t[k] for k in ("name", "sha256")} for t in info["teachers"]["models"]],
+            "teacher_val_acc": info["teachers"]["val_acc"],
+            "weight": config.distill_weight,
+            "temperature": config.distill_temperature,
+        }
     metrics["onnx_parity"] = {
         "max_abs_diff": diff,
         "n_images": int(len(images)),
@@ -254,7 +261,11 @@ def export_onnx(
         sha256=sha256_file(out_path),
         dataset=_dataset_entry(config, info),
         metrics=metrics,
-        command="\n".join(c for c in (info.get("command", ""), command and f"export: {command}") if c),
+        command="\n".join(
+            c
+            for c in (*teacher_commands(info), info.get("command", ""), command and f"export: {command}")
+            if c
+        ),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         notes=(
             f"Output 'probabilities': softmax inside the graph (sums to 1), in label order. Input 'input': "
@@ -268,6 +279,17 @@ def export_onnx(
     card.save(card_path)
     log.info("wrote %s and %s", out_path, card_path)
     return card
+
+
+def teacher_commands(info: dict) -> list[str]:
+    """For a distilled run: how each teacher was made (its card's command), so that the student's
+    card reproduces from scratch. A teacher without a card beside it is named by its sha256."""
+    lines = []
+    for t in info.get("teachers", {}).get("models", []):
+        card = Path(t["path"]).with_suffix(".json")
+        made = ModelCard.load(card).command if card.is_file() else "(no card beside the teacher file)"
+        lines.append(f"teacher {t['name']} ({t['path']}, sha256 {t['sha256'][:12]}):\n{made}")
+    return lines
 
 
 _INT8_NOTE = (
