@@ -99,5 +99,9 @@ def test_teacher_must_match_the_task_and_input(splits, teacher_model, tmp_path):
         Teacher((str(teacher_model),), ("angry", "happy"), Preprocessing())
     with pytest.raises(GrinlabError, match="takes 48x48 grey per_image but the student takes 64x64"):
         Teacher((str(teacher_model),), ("no_smile", "smile"), Preprocessing(size=(64, 64)))
+    notes = tmp_path / "teacher.txt"
+    notes.write_text("not a model")
+    with pytest.raises(GrinlabError, match="is not an .onnx model"):
+        Teacher((str(notes),), ("no_smile", "smile"), Preprocessing())
     with pytest.raises(GrinlabError, match="distillation weight must be in"):
         TrainConfig(teachers=(str(teacher_model),), distill_weight=0.0)

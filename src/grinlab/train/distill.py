@@ -54,10 +54,14 @@ class Teacher:
         self.models, self.orders, self.info = [], [], []
         for text in models:
             path = resolve_model(text)
-            if path.suffix != ".onnx":
+            if path.suffix == ".json":
                 raise GrinlabError(
                     f"teacher {text!r} is a two-file cascade card; give one .onnx model "
                     "(export the cascade as one graph with grinlab export GATE --branch BRANCH)"
+                )
+            if path.suffix != ".onnx":
+                raise GrinlabError(
+                    f"teacher {text!r} is not an .onnx model; give a shipped name or an .onnx file"
                 )
             clf = OnnxClassifier(path, threads=threads)
             missing = sorted(set(classes) - set(clf.labels))

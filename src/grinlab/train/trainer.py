@@ -701,6 +701,10 @@ def train_run(
     on val (and on test, reported separately, when ``config.evaluate_test``)."""
     trainer = Trainer(config, run_dir, force=force, resume=resume, command=command)
     trainer.check_run_dir()  # before the (slow) data loading, and before anything is written
+    if config.teachers:  # likewise: a teacher that cannot serve this task fails in seconds
+        from .distill import Teacher
+
+        Teacher(config.teachers, config.classes, config.preprocessing)
     if not config.data or not Path(config.data).exists():
         raise GrinlabError(f"{config.data or '(no --data)'}: dataset path not found; pass --data PATH")
     splits = load_training_splits(config)
