@@ -40,6 +40,7 @@ from ..data.dataset import FaceDataset
 from ..errors import GrinlabError
 from ..progress import progress_enabled
 from .config import TrainConfig
+from .distill import Teacher, distillation_loss
 from .torch_data import FaceTorchDataset, make_loader
 from .zoo import count_params, create_model
 
@@ -472,8 +473,6 @@ class Trainer:
     def _load_teacher(self, val_loader):
         """The distillation teacher(s); their val accuracy goes to the log and config.json. On
         --resume the teacher files must be the ones the run started with."""
-        from .distill import Teacher
-
         teacher = Teacher(self.config.teachers, self.classes_, self.config.preprocessing)
         now = [t.to_dict() for t in teacher.info]
         cfg_path = self.run_dir / "config.json"
@@ -515,8 +514,6 @@ class Trainer:
                 logits = model(x)
                 loss = F.cross_entropy(logits.float(), y, weight=weight, label_smoothing=cfg.label_smoothing)
                 if teacher is not None:
-                    from .distill import distillation_loss
-
                     soft = distillation_loss(logits.float(), teacher.log_probs(x), cfg.distill_temperature)
                     loss = (1.0 - cfg.distill_weight) * loss + cfg.distill_weight * soft
             optimizer.zero_grad(set_to_none=True)
@@ -702,8 +699,6 @@ def train_run(
     trainer = Trainer(config, run_dir, force=force, resume=resume, command=command)
     trainer.check_run_dir()  # before the (slow) data loading, and before anything is written
     if config.teachers:  # likewise: a teacher that cannot serve this task fails in seconds
-        from .distill import Teacher
-
         Teacher(config.teachers, config.classes, config.preprocessing)
     if not config.data or not Path(config.data).exists():
         raise GrinlabError(f"{config.data or '(no --data)'}: dataset path not found; pass --data PATH")
