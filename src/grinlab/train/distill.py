@@ -35,9 +35,6 @@ class TeacherInfo:
     name: str
     sha256: str
 
-    def to_dict(self) -> dict:
-        return {"path": self.path, "name": self.name, "sha256": self.sha256}
-
 
 class Teacher:
     """One or more ONNX teachers whose labels are ``classes`` (in any order) and whose input is

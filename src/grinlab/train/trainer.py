@@ -26,7 +26,7 @@ import shlex
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -474,7 +474,7 @@ class Trainer:
         """The distillation teacher(s); their val accuracy goes to the log and config.json. On
         --resume the teacher files must be the ones the run started with."""
         teacher = Teacher(self.config.teachers, self.classes_, self.config.preprocessing)
-        now = [t.to_dict() for t in teacher.info]
+        now = [asdict(t) for t in teacher.info]
         cfg_path = self.run_dir / "config.json"
         if self.resume and cfg_path.is_file():
             stored = json.loads(cfg_path.read_text()).get("teachers", {}).get("models", [])
