@@ -1,4 +1,4 @@
-"""Smile models side by side on our SMILEsmileD and GENKI-4K val splits (GENKI through the
+"""Smile models side by side on our SMILEsmileD and GENKI-4K val splits (GENKI photos through the
 runtime's detect -> align, as in shipped_models.py): each model alone, with flip TTA, and the
 mean of all of them (with and without flip TTA). Writes results/smile_experiments.{json,md} with
 each model's train command from its card.
@@ -24,7 +24,7 @@ from grinlab.classify import load_classifier
 from grinlab.data import load_splits
 from grinlab.errors import GrinlabError
 from grinlab.evaluate.compare import onnx_ms_per_face
-from grinlab.evaluate.onnx_eval import match_classes
+from grinlab.evaluate.onnx_eval import crop_with_pipeline, match_classes
 from grinlab.shipped import resolve_model
 
 HERE = Path(__file__).resolve().parent
@@ -52,8 +52,10 @@ def main(argv=None) -> int:
              "ms_per_face_2_threads": round(onnx_ms_per_face(resolve_model(m), 64, 30, threads=2), 4)}
             for m, c in zip(args.models, clfs)]  # fmt: skip
     ensemble = {"model": "mean of all", "input": "-", "command": "-"}
-    for label, data, split in EVALUATIONS["smile"]:
+    for label, data, split, pipeline in EVALUATIONS["smile"]:
         ds = match_classes(load_splits(data, task="smile")[split], ("no_smile", "smile"), "smile")
+        if pipeline:
+            ds, _ = crop_with_pipeline(ds)
         images, y = list(ds.images), ds.labels
         plain = [smile_probability(c, images, False) for c in clfs]
         flipped = [smile_probability(c, images, True) for c in clfs]

@@ -115,6 +115,34 @@ def test_evaluate_pipeline_on_whole_photos(photos_dir, tmp_path, capsys):
     assert s["n"] == 3 and s["faces_not_found"] == 1 and s["accuracy"] == 1.0
 
 
+def test_pipeline_detects_in_the_whole_photo_of_a_cropping_loader(genki_dir, tmp_path):
+    """GENKI-4K's loader already crops faces; --pipeline must start again from the photo on disk
+    (as the runtime does), not detect a face inside that crop."""
+    from grinlab.align import crop_face
+    from grinlab.data import load_genki4k
+    from grinlab.data.folder import read_image
+    from grinlab.detect import create_detector
+    from grinlab.evaluate.onnx_eval import crop_with_pipeline
+
+    root = tmp_path / "genki"
+    (root / "files").mkdir(parents=True)
+    real = (genki_dir / "labels.txt").read_text().splitlines()
+    for n in (1, 2, 4):  # real file0003 is held out
+        shutil.copy(genki_dir / "files" / f"file{n:04d}.jpg", root / "files" / f"file{n:04d}.jpg")
+    (root / "labels.txt").write_text("\n".join(real[:4]) + "\n")
+    ds = load_genki4k(root, detector="haar", crop_size=96, cache=False)
+    assert len(ds) == 3 and {img.shape[:2] for img in ds.images} == {(96, 96)}
+
+    cropped, not_found = crop_with_pipeline(ds, "haar")
+    haar = create_detector("haar")
+    assert not_found == 0 and cropped.sources == ds.sources
+    for crop, source in zip(cropped.images, cropped.sources, strict=True):
+        photo = read_image(source)
+        expected = crop_face(photo, max(haar.detect(photo), key=lambda b: b.area))
+        assert crop.shape == expected.shape and np.array_equal(crop, expected)
+        assert crop.shape[0] > 96  # cut from the full-size photo, not from the loader's 96 px crop
+
+
 def test_visualize(run_dir, smilesmiled_dir, tmp_path, capsys):
     face = next((smilesmiled_dir / "SMILEs" / "positives" / "positives7").glob("*.jpg"))
     assert main(["visualize", str(run_dir), "--image", str(face), "--out", str(tmp_path / "viz")]) == 0

@@ -41,15 +41,24 @@ def match_classes(dataset: FaceDataset, labels: tuple[str, ...], model: str) -> 
 def crop_with_pipeline(
     dataset: FaceDataset, detector: str = "auto", **detector_options
 ) -> tuple[FaceDataset, int]:
-    """Replace each whole photo by the crop of its largest face (the runtime's detect + align);
-    photos without a face are dropped and counted."""
+    """Replace each sample by the crop of the largest face in its photo (the runtime's detect +
+    align); photos without a face are dropped and counted.
+
+    The photo is the sample's source file as stored on disk when there is one: loaders that crop
+    faces themselves (GENKI-4K) keep the split but must not be cropped twice. Samples without a
+    file (FER2013 csv rows) use the image in memory."""
     from ..align import crop_face
+    from ..data.folder import read_image
     from ..detect import create_detector
 
     det = create_detector(detector, **detector_options)
     keep, crops = [], []
-    images = tqdm(dataset.images, desc="detect faces", unit="photo", disable=not progress_enabled())
-    for i, img in enumerate(images):
+    samples = zip(dataset.images, dataset.sources, strict=True)
+    for i, (img, source) in enumerate(
+        tqdm(samples, total=len(dataset), desc="detect faces", unit="photo", disable=not progress_enabled())
+    ):
+        photo = read_image(source) if Path(source).is_file() else None
+        img = img if photo is None else photo
         faces = det.detect(img)
         if faces:
             keep.append(i)
