@@ -35,6 +35,14 @@ def test_models_json_lists_every_default_model(capsys):
         assert m["metrics"], f"{name} ships without measured metrics"
 
 
+def test_models_listing_names_the_data_behind_each_figure(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    # the smile figure pools two datasets' val splits; the listing must say so, with its size
+    assert "val (smilesmiled+genki4k, n=" in out
+    assert "test (fer2013, n=3589)" in out
+
+
 def test_shipped_files_are_int8_measured_on_themselves():
     """Each shipped file is the int8 export: its card's metrics were measured on that file, and
     it records how often it agrees with the float model it came from."""

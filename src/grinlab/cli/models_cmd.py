@@ -38,9 +38,19 @@ def run(args) -> int:
         for split, m in card.metrics.items():
             if isinstance(m, dict) and "accuracy" in m:
                 print(
-                    f"    {split}: accuracy {m['accuracy']:.4f}"
+                    f"    {split}{_measured_on(card, split, m)}: accuracy {m['accuracy']:.4f}"
                     + (f", macro-F1 {m['macro_f1']:.4f}" if "macro_f1" in m else "")
                 )
         if card.command:
             print("    made by: " + card.command.replace("\n", "\n             "))
     return 0
+
+
+def _measured_on(card, split: str, metrics: dict) -> str:
+    """' (dataset, n=N)': which data a split's figure pools (e.g. smilesmiled+genki4k)."""
+    splits = card.dataset.get("splits") if isinstance(card.dataset, dict) else None
+    where = (splits or {}).get(split, {}).get("name")
+    parts = [where] if where else []
+    if "n" in metrics:
+        parts.append(f"n={metrics['n']}")
+    return f" ({', '.join(parts)})" if parts else ""
