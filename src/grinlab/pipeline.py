@@ -31,6 +31,9 @@ class AnalyzerOptions:
         aligner's default for that detector).
     faces_are_crops: skip detection and treat each whole image as one face (datasets of crops).
     max_faces: keep at most this many faces, highest detector score first (None = all).
+    flip_tta: classify each face and its mirror image and average the probabilities (flip
+        test-time augmentation): twice the classify cost; whether it helps depends on the model
+        (the README's Models table gives each shipped model's accuracy with and without it).
     """
 
     detector: str = "auto"
@@ -39,6 +42,7 @@ class AnalyzerOptions:
     crop_margin: float | None = None
     faces_are_crops: bool = False
     max_faces: int | None = None
+    flip_tta: bool = False
     mode: RunningMode = RunningMode.IMAGE
 
     def __post_init__(self):
@@ -148,6 +152,7 @@ class Analyzer:
         recorded as the frame's detect time. No running-mode or timestamp checks: live mode calls
         this once per frame after its own checks."""
         from .align import crop_face
+        from .classify import predict_proba_flip_tta
 
         self._check_image(image)
         h, w = image.shape[:2]
@@ -158,7 +163,10 @@ class Analyzer:
             kw = {} if self.options.crop_margin is None else {"margin": self.options.crop_margin}
             crops = [crop_face(image, b, **kw) for b in boxes]
         t2 = time.perf_counter()
-        per_model = {name: clf.predict_proba(crops) for name, clf in self._classifiers.items()}
+        if self.options.flip_tta:
+            per_model = {name: predict_proba_flip_tta(clf, crops) for name, clf in self._classifiers.items()}
+        else:
+            per_model = {name: clf.predict_proba(crops) for name, clf in self._classifiers.items()}
         t3 = time.perf_counter()
         faces = []
         for i, box in enumerate(boxes):

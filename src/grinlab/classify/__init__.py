@@ -2,5 +2,6 @@
 
 from .cascade import CascadeClassifier, load_classifier
 from .onnx_classifier import OnnxClassifier
+from .tta import predict_proba_flip_tta
 
-__all__ = ["CascadeClassifier", "OnnxClassifier", "load_classifier"]
+__all__ = ["CascadeClassifier", "OnnxClassifier", "load_classifier", "predict_proba_flip_tta"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .options import FLIP_TTA_HELP
+
 NAME = "analyze"
 HELP = "find every face in images, folders (recursive) or videos and classify it"
 
@@ -40,6 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--max-faces", type=int, help="keep at most this many faces per frame (highest score first)"
     )
     p.add_argument("--min-face", type=int, help="ignore faces smaller than this many pixels")
+    p.add_argument("--flip-tta", action="store_true", help=FLIP_TTA_HELP)
     p.add_argument(
         "--detect-width",
         type=int,
@@ -71,7 +74,7 @@ def run(args) -> int:
     det_opts = detector_options(args)
     options = AnalyzerOptions(
         detector=args.detector, detector_options=det_opts, models=tuple(args.models) if args.models else None,
-        faces_are_crops=args.crops, max_faces=args.max_faces,
+        faces_are_crops=args.crops, max_faces=args.max_faces, flip_tta=args.flip_tta,
     )  # fmt: skip
     progress = progress_enabled()
     with Analyzer(options) as analyzer:

@@ -8,6 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
+from .options import FLIP_TTA_HELP
+
 NAME = "live"
 HELP = "analyse a camera (0, 1, ...), video file or RTSP/HTTP stream live: ids, smoothed labels, latency"
 
@@ -26,6 +28,7 @@ def add_live_arguments(p: argparse.ArgumentParser, source_optional: bool = False
     p.add_argument("--yunet-model", metavar="PATH", help="a local YuNet .onnx file")
     p.add_argument("--detect-width", type=int, metavar="PX", help="detect on a copy this wide (default 800)")
     p.add_argument("--min-face", type=int, help="ignore faces smaller than this many pixels")
+    p.add_argument("--flip-tta", action="store_true", help=FLIP_TTA_HELP)
     p.add_argument("--detect-every", type=int, default=1, metavar="N",
                    help="run the detector every N-th frame and follow faces in between (default 1)")  # fmt: skip
     p.add_argument("--smoothing-ms", type=float, default=150.0,
@@ -73,7 +76,8 @@ def build(args):
     det_opts = detector_options(args)
     tracker = FaceTracker(TrackerOptions(smoothing_ms=args.smoothing_ms))
     analyzer = Analyzer(AnalyzerOptions(detector=args.detector, detector_options=det_opts,
-                                        models=tuple(args.models) if args.models else None))  # fmt: skip
+                                        models=tuple(args.models) if args.models else None,
+                                        flip_tta=args.flip_tta))  # fmt: skip
     pipeline = LivePipeline(analyzer, tracker, detect_every=args.detect_every)
     stream = open_stream(args.source, realtime=True if args.realtime else None, max_retries=args.retries,
                          stall_timeout_s=args.stall_timeout, max_frames=args.max_frames)  # fmt: skip

@@ -14,3 +14,9 @@ def detector_options(args) -> dict:
     if getattr(args, "detect_width", None):
         opts["detect_width"] = args.detect_width
     return opts
+
+
+FLIP_TTA_HELP = (
+    "also classify each face's mirror image and average the probabilities (flip test-time "
+    "augmentation): twice the classify cost; README > Models gives the accuracy with and without it"
+)

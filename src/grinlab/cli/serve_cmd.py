@@ -6,6 +6,8 @@ import argparse
 import ipaddress
 import sys
 
+from .options import FLIP_TTA_HELP
+
 NAME = "serve"
 HELP = "serve the HTTP API and the browser page (upload a photo or use the camera); needs grinlab[web]"
 
@@ -19,6 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detector", default="auto", help="auto, yunet or haar")
     p.add_argument("--yunet-model", metavar="PATH", help="a local YuNet .onnx file")
     p.add_argument("--detect-width", type=int, metavar="PX", help="detect on a copy this wide (default 800)")
+    p.add_argument("--flip-tta", action="store_true", help=FLIP_TTA_HELP)
     p.add_argument("--workers", type=int, default=2, help="analyses at once, one model set each (default 2)")
     p.add_argument("--max-upload-mb", type=float, default=10.0, help="largest upload accepted (default 10)")
     p.add_argument(
@@ -50,7 +53,7 @@ def run(args) -> int:
         raise GrinlabError(f"--port must be between 1 and 65535, got {args.port}")
     options = ServeOptions(
         analyzer=AnalyzerOptions(detector=args.detector, detector_options=det_opts,
-                                 models=tuple(args.models) if args.models else None),
+                                 models=tuple(args.models) if args.models else None, flip_tta=args.flip_tta),
         gate=load_config(args.gate_config).gate, max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
         max_pixels=args.max_pixels, workers=args.workers, detect_every=args.detect_every,
     )  # fmt: skip
