@@ -9,6 +9,7 @@ batch order or on whether the run was resumed.
 from __future__ import annotations
 
 import logging
+import random
 
 import albumentations as A
 import cv2
@@ -123,8 +124,12 @@ class Augmenter:
                 f"augmentation expects uint8 (H, W) or (H, W, C) images, got {image.dtype} {image.shape}"
             )
         # One derived seed per (seed, key): reseeding is cheap and makes every sample reproducible.
-        derived = np.random.SeedSequence([self.seed, *(int(k) for k in key)]).generate_state(1)[0]
-        self._compose.set_random_seed(int(derived))
+        # One generator pair shared by all transforms, drawn in turn: Compose.set_random_seed
+        # would give each transform its own generator with the same seed, so every transform drew
+        # the same first number and they all applied together or not at all (a quarter of the
+        # "standard" crops came out unaugmented, the rest with every transform at once).
+        derived = int(np.random.SeedSequence([self.seed, *(int(k) for k in key)]).generate_state(1)[0])
+        self._compose.set_random_state(np.random.default_rng(derived), random.Random(derived))
         out = self._compose(image=image)["image"]
         if out.shape != image.shape:  # albumentations may add a channel axis to (H, W) input
             out = out.reshape(image.shape)
