@@ -21,6 +21,7 @@ COMMANDS = [
     "models",
     "download",
     "train",
+    "teacher-views",
     "evaluate",
     "compare",
     "visualize",

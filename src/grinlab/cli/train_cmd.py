@@ -38,6 +38,7 @@ _FIELDS = {
     "init_from": "init_from",
     "freeze": "freeze",
     "soft_labels": "soft_labels",
+    "teacher_views": "teacher_views",
     "distill_weight": "distill_weight",
     "distill_temperature": "distill_temperature",
     "device": "device",
@@ -122,6 +123,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "repeat for an ensemble. It must take the student's input size, channels and normalisation",
     )
     g.add_argument(
+        "--teacher-views",
+        metavar="DIR",
+        help="stored teacher views (made by grinlab teacher-views from this run's data): train on those "
+        "views and the teachers' stored probabilities on each instead of asking --teacher models online",
+    )
+    g.add_argument(
         "--distill-weight",
         type=float,
         help="weight of the teacher's targets vs the labels, in (0, 1] (default 0.5)",
@@ -191,10 +198,12 @@ def build_config(args: argparse.Namespace):
         values["teachers"] = [str(t) for t in args.teacher]
     if args.no_eval:
         values["evaluate"] = False
-    if not values.get("teachers") and (
+    if not values.get("teachers") and not values.get("teacher_views") and (
         args.distill_weight is not None or args.distill_temperature is not None
     ):
-        raise GrinlabError("--distill-weight and --distill-temperature need a --teacher MODEL")
+        raise GrinlabError(
+            "--distill-weight and --distill-temperature need a --teacher MODEL or --teacher-views DIR"
+        )
     if args.input_size or args.channels or args.normalization:
         if values.get("preprocessing"):
             spec = Preprocessing.from_dict(values["preprocessing"])

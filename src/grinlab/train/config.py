@@ -54,6 +54,9 @@ class TrainConfig:
     # Knowledge distillation (grinlab.train.distill): ONNX teacher models (shipped names or paths),
     # the weight of their soft targets against the labels, and the softening temperature.
     teachers: tuple[str, ...] = ()
+    # or stored teacher views (grinlab teacher-views): the student trains on those views and their
+    # stored teacher probabilities instead of asking teachers online
+    teacher_views: str | None = None
     distill_weight: float = 0.5
     distill_temperature: float = 4.0
     device: str = "auto"
@@ -119,6 +122,10 @@ class TrainConfig:
         need(
             self.distill_temperature > 0,
             f"distillation temperature must be positive, got {self.distill_temperature}",
+        )
+        need(
+            not (self.teachers and self.teacher_views),
+            "give either teacher models or stored teacher views, not both",
         )
         need(self.max_train_batches >= 0, f"max train batches must be >= 0, got {self.max_train_batches}")
         from .zoo import get_entry

@@ -89,6 +89,10 @@ class Teacher:
             total += logp[:n] + logp[n:]
         return torch.from_numpy((total / (2 * len(self.models))).astype(np.float32)).to(x.device)
 
+    def targets(self, x: torch.Tensor, idx: torch.Tensor, epoch: int) -> torch.Tensor:
+        """The trainer's one call for any teacher: here the teachers see the batch itself."""
+        return self.log_probs(x)
+
     @torch.no_grad()
     def accuracy(self, loader) -> float:
         """Top-1 accuracy of the combined teacher on a (val) loader of the student's inputs."""

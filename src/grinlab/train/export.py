@@ -244,6 +244,11 @@ def export_onnx(
             "teacher_val_acc": info["teachers"]["val_acc"],
             "weight": config.distill_weight,
             "temperature": config.distill_temperature,
+            **(
+                {"views": {k: info["teachers"]["views"][k] for k in ("n_views", "preset", "seed")}}
+                if info["teachers"].get("views")
+                else {}
+            ),
         }
     metrics["onnx_parity"] = {
         "max_abs_diff": diff,
@@ -289,6 +294,9 @@ def teacher_commands(info: dict) -> list[str]:
         card = Path(t["path"]).with_suffix(".json")
         made = ModelCard.load(card).command if card.is_file() else "(no card beside the teacher file)"
         lines.append(f"teacher {t['name']} ({t['path']}, sha256 {t['sha256'][:12]}):\n{made}")
+    views = info.get("teachers", {}).get("views")
+    if views and views.get("command"):
+        lines.append(f"teacher views ({views['n_views']} per crop):\n{views['command']}")
     return lines
 
 

@@ -46,6 +46,9 @@ class FaceTorchDataset(Dataset):
         self.soft = dataset.soft_labels.astype(np.float32) if soft_labels else None
         self.augmenter = Augmenter(augment, seed)
         self.epoch = 0
+        # stored teacher views (grinlab.train.teacher_views.StoredTeacher): item i of an epoch is
+        # the view it shows then, with the augmentation preset on top
+        self.views = None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -54,7 +57,8 @@ class FaceTorchDataset(Dataset):
         return len(self.images)
 
     def __getitem__(self, i: int):
-        img = self.augmenter(self.images[i], (self.epoch, i))
+        base = self.images[i] if self.views is None else self.views.image(i, self.epoch)
+        img = self.augmenter(base, (self.epoch, i))
         x = torch.from_numpy(normalize(img[None], self.spec)[0])
         y = torch.from_numpy(self.soft[i]) if self.soft is not None else torch.tensor(self.labels[i])
         return x, y, i

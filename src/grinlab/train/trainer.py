@@ -41,6 +41,7 @@ from ..errors import GrinlabError
 from ..progress import progress_enabled
 from .config import TrainConfig
 from .distill import Teacher, distillation_loss
+from .teacher_views import StoredTeacher
 from .torch_data import FaceTorchDataset, make_loader
 from .zoo import count_params, create_model
 
@@ -346,7 +347,7 @@ class Trainer:
         val_loader = make_loader(
             val_t, max(cfg.batch_size, 256), None, False, num_workers=cfg.num_workers, pin_memory=pin
         )
-        teacher = self._load_teacher(val_loader) if cfg.teachers else None
+        teacher = self._load_teacher(val_loader, train_t) if cfg.teachers or cfg.teacher_views else None
         steps = (
             len(train_loader) if not cfg.max_train_batches else min(len(train_loader), cfg.max_train_batches)
         )
@@ -470,27 +471,51 @@ class Trainer:
             )
         return history
 
-    def _load_teacher(self, val_loader):
-        """The distillation teacher(s); their val accuracy goes to the log and config.json. On
-        --resume the teacher files must be the ones the run started with."""
-        teacher = Teacher(self.config.teachers, self.classes_, self.config.preprocessing)
-        now = [asdict(t) for t in teacher.info]
+    def _load_teacher(self, val_loader, train_t: FaceTorchDataset):
+        """The distillation teacher(s): ONNX models asked online, or stored teacher views, which
+        ``train_t`` then draws its crops from. Their val accuracy goes to the log and config.json.
+        On --resume the teacher files (and views) must be the ones the run started with."""
+        cfg = self.config
+        views = None
+        if cfg.teacher_views:
+            teacher = StoredTeacher(
+                cfg.teacher_views, self.classes_, cfg.preprocessing, train_t.images, cfg.seed
+            )
+            train_t.views = teacher
+            now = list(teacher.info)
+            views = teacher.summary()
+        else:
+            teacher = Teacher(cfg.teachers, self.classes_, cfg.preprocessing)
+            now = [asdict(t) for t in teacher.info]
         cfg_path = self.run_dir / "config.json"
         if self.resume and cfg_path.is_file():
-            stored = json.loads(cfg_path.read_text()).get("teachers", {}).get("models", [])
-            if [t["sha256"] for t in stored] != [t["sha256"] for t in now]:
+            stored = json.loads(cfg_path.read_text()).get("teachers", {})
+            same_views = views is None or {
+                k: stored.get("views", {}).get(k) for k in ("n_views", "images_sha256")
+            } == {k: views[k] for k in ("n_views", "images_sha256")}
+            if [t["sha256"] for t in stored.get("models", [])] != [
+                t["sha256"] for t in now
+            ] or not same_views:
                 raise GrinlabError(
-                    f"{self.run_dir}: the teacher files differ from those the run started with "
-                    f"({', '.join(t['path'] for t in stored)}); restore them or start a new run with --force"
+                    f"{self.run_dir}: the teacher files differ from those the run started with, or its views do "
+                    f"({', '.join(t['path'] for t in stored.get('models', []))}); restore them or start a new "
+                    "run with --force"
                 )
             return teacher
-        acc = teacher.accuracy(val_loader)
-        log.info(
-            "teacher (%s, each crop and its mirror): val acc %.4f",
-            ", ".join(t.name for t in teacher.info),
-            acc,
-        )
-        self.teacher_info_ = {"models": now, "val_acc": round(acc, 6)}
+        if views is not None:  # measured when the views were built (unaltered val crops)
+            acc = views["teacher_val_acc"]
+            log.info(
+                "stored teacher views: %d views per crop from %s; teachers' val acc %.4f",
+                views["n_views"],
+                ", ".join(t["name"] for t in now),
+                acc,
+            )
+        else:
+            acc = teacher.accuracy(val_loader)
+            log.info(
+                "teacher (%s, each crop and its mirror): val acc %.4f", ", ".join(t["name"] for t in now), acc
+            )
+        self.teacher_info_ = {"models": now, "val_acc": round(acc, 6), **({"views": views} if views else {})}
         return teacher
 
     def _train_epoch(
@@ -506,7 +531,7 @@ class Trainer:
         bar = tqdm(
             total=steps, desc=f"epoch {epoch}/{cfg.epochs}", leave=False, disable=not progress_enabled()
         )
-        for b, (x, y, _) in enumerate(loader):
+        for b, (x, y, idx) in enumerate(loader):
             if b >= steps:
                 break
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
@@ -514,7 +539,9 @@ class Trainer:
                 logits = model(x)
                 loss = F.cross_entropy(logits.float(), y, weight=weight, label_smoothing=cfg.label_smoothing)
                 if teacher is not None:
-                    soft = distillation_loss(logits.float(), teacher.log_probs(x), cfg.distill_temperature)
+                    soft = distillation_loss(
+                        logits.float(), teacher.targets(x, idx, epoch), cfg.distill_temperature
+                    )
                     loss = (1.0 - cfg.distill_weight) * loss + cfg.distill_weight * soft
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -700,6 +727,10 @@ def train_run(
     trainer.check_run_dir()  # before the (slow) data loading, and before anything is written
     if config.teachers:  # likewise: a teacher that cannot serve this task fails in seconds
         Teacher(config.teachers, config.classes, config.preprocessing)
+    if config.teacher_views and not (Path(config.teacher_views) / "meta.json").is_file():
+        raise GrinlabError(
+            f"{config.teacher_views}: no stored teacher views there; build them with grinlab teacher-views"
+        )
     if not config.data or not Path(config.data).exists():
         raise GrinlabError(f"{config.data or '(no --data)'}: dataset path not found; pass --data PATH")
     splits = load_training_splits(config)
