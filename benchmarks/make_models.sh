@@ -60,6 +60,32 @@ emotion7_kd_long() {  # comparison only (~52 min): a second generation taught by
   $G export $W/emotion7_kd_long --out $W/emotion7_kd_long_int8.onnx --name emotion7_kd_long --int8 --force
 }
 
+# Distillation teachers trained on a GPU (not shipped, not committed; see ../shared/models/README.md)
+TEACHERS=(--teacher $S/models/fer_teacher_vgg_paper.onnx --teacher $S/models/fer_teacher_resnet18.onnx)
+
+fer_views() {  # the two teachers' probabilities on 12 stored strong views of every FER2013 Training crop
+  # (fast distillation: the teachers run once, ~4-6 min per view here, instead of every epoch)
+  $G teacher-views --data $D/fer2013/fer2013.csv.xz --task emotion7 "${TEACHERS[@]}" --views 12 \
+    --augment strong --out $W/fer_views --resume
+}
+
+emotion7_views() {  # shipped emotion7: ResNet-tiny distilled from the stored teacher views
+  # The student sees one stored view per crop and epoch (no augmentation on top, so the stored
+  # target is the teachers' answer on exactly what the student sees); 0.9 KL at T=1 + 0.1 CE.
+  $G train "${E7[@]}" --epochs 40 --augment none --teacher-views $W/fer_views --distill-weight 0.9 \
+    --distill-temperature 1 --out $W/emotion7_views --force
+  $G export $W/emotion7_views --out $W/emotion7_views.onnx --name emotion7_views_float --force
+  $G export $W/emotion7_views --out $M/emotion7.onnx --name emotion7 --int8 --force
+}
+
+emotion8() {  # FER+ (7 emotions + contempt) learnt from the 10 annotators' vote distributions
+  $G train --data $D/fer2013/fer2013.csv.xz --task emotion8 --model resnet_tiny --epochs 30 \
+    --data-option ferplus="$D/fer2013/ferplus/fer2013new.csv" --data-option label_mode=soft --soft-labels \
+    --optimizer adamw --lr 2e-3 --weight-decay 5e-4 --scheduler cosine --warmup-epochs 1 \
+    --augment standard --monitor val_acc --evaluate-test --out $W/emotion8 --force
+  export_both emotion8
+}
+
 ensemble() {  # the lab's best emotion7 figure: every mean of the emotion7 nets' probabilities
   .venv/bin/python benchmarks/emotion7_ensemble.py $W/emotion7.onnx $W/emotion7_kd.onnx $W/emotion7_kd2.onnx \
     $W/emotion7_kd_long.onnx

@@ -5,7 +5,9 @@ trained it.
 
     GRINLAB_YUNET_MODEL=../shared/models/face_detection_yunet_2023mar.onnx python benchmarks/shipped_models.py
 
-- emotion7: FER2013 PublicTest (val) and PrivateTest (test); plain and with flip TTA.
+- emotion7: FER2013 PublicTest (val) and PrivateTest (test); plain and with flip TTA; and the same
+  faces against the FER+ majority vote (faces FER+ dropped are left out).
+- emotion8: the FER+ majority vote on PublicTest and PrivateTest.
 - smile: SMILEsmileD val and GENKI-4K val, each our seeded 15% stratified split; each GENKI val
   photo is read from disk and goes through the runtime's detect (YuNet) -> align -> classify, so the
   GENKI figure is the full pipeline (as `grinlab evaluate --pipeline`).
@@ -33,14 +35,21 @@ HERE = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("GRINLAB_SHARED", HERE.parent.parent / "shared"))
 DATA = SHARED / "data"
 
-# task -> [(label for the table, dataset path, split, through the full pipeline)]
+FER = DATA / "fer2013/fer2013.csv.xz"
+# FER+ majority labels (10 annotators per face) beside FER2013's own noisy labels
+FERPLUS = {"ferplus": str(DATA / "fer2013/ferplus/fer2013new.csv"), "label_mode": "majority"}
+# task -> [(label for the table, dataset path, split, through the full pipeline, loader options)]
 EVALUATIONS = {
-    "emotion7": [("FER2013 PublicTest", DATA / "fer2013/fer2013.csv.xz", "val", False),
-                 ("FER2013 PrivateTest", DATA / "fer2013/fer2013.csv.xz", "test", False)],
-    "smile": [("SMILEsmileD val", DATA / "smilesmiled", "val", False),
-              ("GENKI-4K val (full pipeline)", DATA / "genki4k", "val", True)],
-    "valence": [("FaceHack val", DATA / "facehack", "val", False)],
-    "smile_polarity": [("FaceHack val (smiles)", DATA / "facehack", "val", False)],
+    "emotion7": [("FER2013 PublicTest", FER, "val", False, {}),
+                 ("FER2013 PrivateTest", FER, "test", False, {}),
+                 ("FER+ majority PublicTest", FER, "val", False, FERPLUS),
+                 ("FER+ majority PrivateTest", FER, "test", False, FERPLUS)],
+    "emotion8": [("FER+ majority PublicTest", FER, "val", False, FERPLUS),
+                 ("FER+ majority PrivateTest", FER, "test", False, FERPLUS)],
+    "smile": [("SMILEsmileD val", DATA / "smilesmiled", "val", False, {}),
+              ("GENKI-4K val (full pipeline)", DATA / "genki4k", "val", True, {})],
+    "valence": [("FaceHack val", DATA / "facehack", "val", False, {})],
+    "smile_polarity": [("FaceHack val (smiles)", DATA / "facehack", "val", False, {})],
 }  # fmt: skip
 
 
@@ -65,9 +74,10 @@ def main(argv=None) -> int:
                "ms_per_face_2_threads": round(onnx_ms_per_face(paths[name], 64, 30, threads=2), 4),
                "ms_per_face_1_thread": round(onnx_ms_per_face(paths[name], 64, 30, threads=1), 4),
                "command": card.command, "evaluations": []}  # fmt: skip
-        for label, data, split, pipeline in EVALUATIONS.get(card.task, []):
-            ds = load_splits(data, task=card.task)[split]
-            summary = evaluate_onnx(paths[name], ds, Path(args.reports) / name / label.split()[0].lower() / split,
+        for label, data, split, pipeline, options in EVALUATIONS.get(card.task, []):
+            ds = load_splits(data, task=card.task, **options)[split]
+            folder = label.split()[0].lower().replace("+", "plus")
+            summary = evaluate_onnx(paths[name], ds, Path(args.reports) / name / folder / split,
                                     pipeline=pipeline, force=True, occlusion=False)  # fmt: skip
             ev = {"data": label, "n": summary["n"], "faces_not_found": summary["faces_not_found"],
                   "accuracy": round(summary["accuracy"], 4),

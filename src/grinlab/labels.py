@@ -8,6 +8,8 @@ from __future__ import annotations
 from .errors import GrinlabError
 
 EMOTION7 = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+# FER+ (Barsoum et al. 2016): the 7 emotions plus contempt, learnt from crowd votes only
+EMOTION8 = (*EMOTION7, "contempt")
 SMILE = ("no_smile", "smile")
 VALENCE = ("no_smile", "positive_smile", "negative_smile")
 # the second stage of a valence cascade: which kind of smile, for faces that smile
@@ -17,6 +19,7 @@ FERPLUS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "f
 
 TASKS: dict[str, tuple[str, ...]] = {
     "emotion7": EMOTION7,
+    "emotion8": EMOTION8,
     "smile": SMILE,
     "valence": VALENCE,
     "smile_polarity": SMILE_POLARITY,
@@ -31,8 +34,8 @@ _EMOTION7_TO: dict[str, dict[str, str | None]] = {
     },
 }
 
-# FER+ vote column -> emotion7 name ("contempt" has no emotion7 class).
-FERPLUS_TO_EMOTION7 = {
+# FER+ vote column -> emotion8 name; all but "contempt" are emotion7 names too.
+FERPLUS_TO_EMOTION8 = {
     "neutral": "neutral",
     "happiness": "happy",
     "surprise": "surprise",
@@ -40,7 +43,7 @@ FERPLUS_TO_EMOTION7 = {
     "anger": "angry",
     "disgust": "disgust",
     "fear": "fear",
-    "contempt": None,
+    "contempt": "contempt",
 }
 
 
@@ -54,7 +57,7 @@ def task_labels(task: str) -> tuple[str, ...]:
 
 def map_emotion7(label: str, task: str) -> str | None:
     """Map an emotion7 class name to ``task``'s class name (None = not part of that task)."""
-    if task == "emotion7":
+    if task in ("emotion7", "emotion8"):
         return label
     if task not in _EMOTION7_TO:
         raise GrinlabError(

@@ -78,6 +78,21 @@ def test_ferplus_soft_labels_are_vote_distributions(fer2013_all, fer2013_csv, fe
     assert (ds.soft_labels.argmax(axis=1) == ds.labels).mean() > 0.99  # ties may resolve differently
 
 
+def test_emotion8_learns_contempt_from_the_votes(fer2013_all, fer2013_csv, ferplus_csv):
+    ds = load_fer2013(fer2013_csv, usage="PrivateTest", task="emotion8", ferplus=ferplus_csv, label_mode="soft")
+    assert ds.classes == (*EMOTION7, "contempt")
+    # the 3,572 PrivateTest faces the FER+ majority figures are measured on (emotion7 keeps the same)
+    seven = load_fer2013(fer2013_csv, usage="PrivateTest", ferplus=ferplus_csv, label_mode="majority")
+    assert len(ds) == len(seven) == 3572 and ds.sources == seven.sources
+    assert ds.soft_labels.shape == (3572, 8) and np.allclose(ds.soft_labels.sum(axis=1), 1.0)
+    assert ds.counts()["contempt"] == 29
+    # where nobody voted contempt, the emotion8 majority is the emotion7 one
+    no_contempt = ds.soft_labels[:, 7] == 0
+    assert np.array_equal(ds.labels[no_contempt], seven.labels[no_contempt])
+    with pytest.raises(GrinlabError, match="emotion8 .* FER\\+ votes"):
+        load_fer2013(fer2013_csv, usage="PrivateTest", task="emotion8")
+
+
 def test_splits_follow_usage(fer2013_all, fer2013_csv):
     splits = fer2013_splits(fer2013_csv, task="happy_neutral")
     assert {k: v.split for k, v in splits.items()} == {"train": "train", "val": "val", "test": "test"}

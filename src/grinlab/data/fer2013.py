@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GrinlabError
-from ..labels import EMOTION7, FERPLUS, FERPLUS_TO_EMOTION7, map_emotion7, task_labels
+from ..labels import EMOTION7, EMOTION8, FERPLUS, FERPLUS_TO_EMOTION8, map_emotion7, task_labels
 from .cache import cached_arrays
 from .dataset import FaceDataset
 
@@ -132,7 +132,8 @@ def _parse(path: Path) -> dict[str, np.ndarray]:
 
 
 def _read_ferplus(path: Path, usage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """FER+ votes as (N, 7) emotion7 counts and a (N,) "FER+ kept this image" flag (non-empty name)."""
+    """FER+ votes as (N, 8) counts in emotion8 order (emotion7, then contempt) and a (N,) "FER+
+    kept this image" flag (non-empty name)."""
     if not path.is_file():
         raise GrinlabError(
             f"FER+ file {path} not found; expected ferplus/fer2013new.csv from microsoft/FERPlus"
@@ -151,9 +152,9 @@ def _read_ferplus(path: Path, usage: np.ndarray) -> tuple[np.ndarray, np.ndarray
             f"{path} has {len(rows)} rows but the fer2013 csv has {len(usage)}; "
             "the FER+ file must have one row per fer2013 row, in the same order"
         )
-    column_of = [FERPLUS.index(f) for f, e in FERPLUS_TO_EMOTION7.items() if e is not None]
-    target_of = [EMOTION7.index(e) for e in FERPLUS_TO_EMOTION7.values() if e is not None]
-    votes = np.zeros((len(rows), len(EMOTION7)), np.float32)
+    column_of = [FERPLUS.index(f) for f in FERPLUS_TO_EMOTION8]
+    target_of = [EMOTION8.index(e) for e in FERPLUS_TO_EMOTION8.values()]
+    votes = np.zeros((len(rows), len(EMOTION8)), np.float32)
     kept = np.zeros(len(rows), bool)
     for i, r in enumerate(rows):
         if len(r) != len(FERPLUS_HEADER):
@@ -217,6 +218,11 @@ def load_fer2013(
         raise GrinlabError(f"usage must be one of {USAGES} or None, got {usage!r}")
     if label_mode not in LABEL_MODES:
         raise GrinlabError(f"label_mode must be one of {LABEL_MODES}, got {label_mode!r}")
+    if task == "emotion8" and (ferplus is None or label_mode == "original"):
+        raise GrinlabError(
+            "emotion8 (with contempt) is learnt from the FER+ votes: pass ferplus=<path to fer2013new.csv> "
+            "and label_mode majority or soft (--data-option ferplus=... --data-option label_mode=soft)"
+        )
     if label_mode != "original" and ferplus is None:
         raise GrinlabError(
             f"label_mode {label_mode!r} needs the FER+ votes: pass ferplus=<path to fer2013new.csv>"
@@ -239,18 +245,21 @@ def load_fer2013(
     votes = None
     if ferplus is not None:
         votes, kept_by_ferplus = _read_ferplus(Path(ferplus), rows["usage"])
+        if task != "emotion8":  # contempt has no emotion7 class: its votes are left out
+            votes = votes[:, : len(EMOTION7)]
         drop(~kept_by_ferplus, "ferplus_dropped")
         approx_rows = _read_approx_rows(path)
         approx = np.zeros(n, bool)
         approx[approx_rows[(approx_rows >= 0) & (approx_rows < n)]] = True
         drop(approx, "approximate_row")
-        drop(votes.sum(axis=1) == 0, "ferplus_no_emotion7_votes")
+        drop(votes.sum(axis=1) == 0, f"ferplus_no_{task if task == 'emotion8' else 'emotion7'}_votes")
         if label_mode != "original":
             emotion = np.argmax(votes, axis=1)
     if skip_blank:
         drop(rows["blank"], "blank")
 
-    to_task = np.array([classes.index(m) if (m := map_emotion7(e, task)) else -1 for e in EMOTION7])
+    source = EMOTION8 if task == "emotion8" else EMOTION7
+    to_task = np.array([classes.index(m) if (m := map_emotion7(e, task)) else -1 for e in source])
     labels = to_task[emotion]
     drop(labels < 0, "not_in_task")
 
