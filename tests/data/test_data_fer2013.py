@@ -79,7 +79,9 @@ def test_ferplus_soft_labels_are_vote_distributions(fer2013_all, fer2013_csv, fe
 
 
 def test_emotion8_learns_contempt_from_the_votes(fer2013_all, fer2013_csv, ferplus_csv):
-    ds = load_fer2013(fer2013_csv, usage="PrivateTest", task="emotion8", ferplus=ferplus_csv, label_mode="soft")
+    ds = load_fer2013(
+        fer2013_csv, usage="PrivateTest", task="emotion8", ferplus=ferplus_csv, label_mode="soft"
+    )
     assert ds.classes == (*EMOTION7, "contempt")
     # the 3,572 PrivateTest faces the FER+ majority figures are measured on (emotion7 keeps the same)
     seven = load_fer2013(fer2013_csv, usage="PrivateTest", ferplus=ferplus_csv, label_mode="majority")

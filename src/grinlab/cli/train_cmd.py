@@ -198,8 +198,10 @@ def build_config(args: argparse.Namespace):
         values["teachers"] = [str(t) for t in args.teacher]
     if args.no_eval:
         values["evaluate"] = False
-    if not values.get("teachers") and not values.get("teacher_views") and (
-        args.distill_weight is not None or args.distill_temperature is not None
+    if (
+        not values.get("teachers")
+        and not values.get("teacher_views")
+        and (args.distill_weight is not None or args.distill_temperature is not None)
     ):
         raise GrinlabError(
             "--distill-weight and --distill-temperature need a --teacher MODEL or --teacher-views DIR"
