@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import GrinlabError
 from ..modelcard import ModelCard
 from ..preprocess import normalize, to_model_input
+from .decision import DecisionRule
 
 OUTPUT_KINDS = ("probabilities", "logits")
 DEFAULT_THREADS = 1
@@ -51,6 +52,7 @@ class OnnxClassifier:
             raise GrinlabError(f"{path}: model file not found")
         self.path = path
         self.card = card if card is not None else ModelCard.load(path.with_suffix(".json"))
+        self.decision = DecisionRule.from_card(self.card)  # a bad rule fails here, not per face
         if self.card.outputs not in OUTPUT_KINDS:
             raise GrinlabError(
                 f"{path.with_suffix('.json')}: outputs must be one of {', '.join(OUTPUT_KINDS)}, "
