@@ -22,6 +22,7 @@ COMMANDS = [
     "download",
     "train",
     "evaluate",
+    "calibrate",
     "compare",
     "visualize",
     "export",
