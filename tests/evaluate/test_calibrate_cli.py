@@ -87,7 +87,8 @@ def test_write_is_idempotent_and_records_how(model, faces, tmp_path, capsys):
         k: v for k, v in before.items() if k not in ("decision", "metrics")
     }
     assert card["metrics"]["val"] == before["metrics"]["val"]
-    assert card["decision"] == json.loads((tmp_path / "cal.json").read_text())["decision"]
+    assert card["decision"] == json.loads((tmp_path / "cal.json").read_text())["smile"]["decision"]
+    assert "| all | argmax |" in (tmp_path / "cal.md").read_text()
     OnnxClassifier(model)  # the written card loads, rule included
     assert _calibrate(capsys, *argv)[0] == 0
     assert card_file.read_bytes() == first  # a second run writes the very same card

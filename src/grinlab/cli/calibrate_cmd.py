@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+from pathlib import Path
 
 NAME = "calibrate"
 HELP = (
@@ -60,7 +61,6 @@ def command_line(args) -> str:
 
 def run(args) -> int:
     from dataclasses import replace
-    from pathlib import Path
 
     from ..classify import DecisionRule, load_classifier
     from ..errors import GrinlabError
@@ -121,15 +121,9 @@ def run(args) -> int:
         "is adopted only when that expected objective beats argmax",
         "command": command_line(args),
     }
-    print(_table(clf.card.name, rule, before, after, cv["metrics"]))
-    verdict = "adopted" if gain > 0 else "not adopted (the card keeps argmax)"
-    print(f"\nexpected {args.objective} gain over argmax (2-fold CV): {gain:+.4f}: {verdict}")
+    print(_table(clf.card.name, record))
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(
-            json.dumps({"model": clf.card.name, "decision": adopted.to_card(), **record}, indent=2) + "\n"
-        )
+        _merge_results(Path(args.out), clf.card.name, {"decision": adopted.to_card(), **record})
     if args.write:
         card = clf.card
         new = replace(card, decision=adopted.to_card(), metrics={**card.metrics, "decision": record})
@@ -143,17 +137,45 @@ def _rounded(m: dict) -> dict:
             for k, v in m.items()}  # fmt: skip
 
 
-def _table(name: str, rule, before: dict, after: dict, cv: dict) -> str:
-    lines = [f"{name}: {rule.describe()}", "",
-             "| data | rule | n | accuracy | macro-F1 | balanced acc. | recall per class |",
+def _table(name: str, rec: dict) -> str:
+    """Markdown: argmax, the best rule on val and the cross-validated estimate, per dataset."""
+    lines = [f"**{name}**: best rule on val: {rec['best_on_val']}; objective {rec['objective']}, "
+             f"constraint {rec['constraint']}", "",
+             "| data | labels by | n | accuracy | macro-F1 | balanced acc. | recall per class |",
              "|---|---|---|---|---|---|---|"]  # fmt: skip
-    for key in before:
-        for tag, m in (
-            ("argmax", before[key]),
-            ("chosen (same val)", after[key]),
-            ("expected (2-fold CV)", cv[key]),
-        ):
+    rows = (("argmax", rec["before_argmax"]), ("best rule, same val (optimistic)", rec["after_same_val"]),
+            ("expected: 2-fold CV", rec["expected_cross_validated"]))  # fmt: skip
+    for key in rec["before_argmax"]:
+        for tag, metrics in rows:
+            m = metrics[key]
             recall = ", ".join(f"{k} {v:.3f}" for k, v in m["recall"].items())
             lines.append(f"| {key} | {tag} | {m['n']} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | "
                          f"{m['balanced_accuracy']:.4f} | {recall} |")  # fmt: skip
+    gain = rec["expected_gain"][rec["objective"]]
+    verdict = "adopted" if rec["adopted"] else "not adopted (the card keeps argmax)"
+    lines += ["", f"Expected {rec['objective']} gain over argmax (2-fold CV): {gain:+.4f}: {verdict}.",
+              "", f"    {rec['command']}"]  # fmt: skip
     return "\n".join(lines)
+
+
+def _merge_results(out: Path, name: str, entry: dict) -> None:
+    """``out`` (JSON) holds one entry per model: this model's is replaced, others are kept; the
+    Markdown beside it (same name, .md) is rewritten from all of them."""
+    from ..errors import GrinlabError
+
+    doc = {}
+    if out.is_file():
+        try:
+            doc = json.loads(out.read_text())
+        except json.JSONDecodeError:
+            doc = None
+        if not isinstance(doc, dict) or not all(isinstance(v, dict) and "rule" in v for v in doc.values()):
+            raise GrinlabError(f"{out} is not a calibrate results file; give another --out")
+    doc[name] = entry
+    doc = dict(sorted(doc.items()))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for path, text in ((out, json.dumps(doc, indent=2) + "\n"),
+                       (out.with_suffix(".md"), "\n\n".join(_table(k, v) for k, v in doc.items()) + "\n")):  # fmt: skip
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
