@@ -22,7 +22,7 @@ import numpy as np
 
 from ..classify.decision import DecisionRule
 from ..errors import GrinlabError
-from .metrics import confusion_matrix, per_class
+from .metrics import confusion_matrix, macro_f1, per_class
 
 CONSTRAINTS = {
     "no_accuracy_loss": "accuracy on each dataset at least its argmax accuracy",
@@ -42,14 +42,12 @@ class Part:
 
 
 def _summary(y: np.ndarray, pred: np.ndarray, labels) -> dict:
-    cm = confusion_matrix(y, pred, len(labels))
-    _, recall, f1, support = per_class(cm)
-    present = (support > 0) | (cm.sum(axis=0) > 0)
+    _, recall, _, support = per_class(confusion_matrix(y, pred, len(labels)))
     seen = support > 0
     return {
         "n": int(len(y)),
         "accuracy": float((pred == y).mean()) if len(y) else 0.0,
-        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "macro_f1": macro_f1(y, pred, len(labels)),  # the same definition as grinlab evaluate's
         "balanced_accuracy": float(recall[seen].mean()) if seen.any() else 0.0,
         "recall": {lab: float(recall[i]) for i, lab in enumerate(labels)},
     }
