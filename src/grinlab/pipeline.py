@@ -101,8 +101,10 @@ class Analyzer:
 
     @property
     def decisions(self) -> dict:
-        """Model name -> its DecisionRule (from the card; argmax when the card has none)."""
-        return {name: clf.decision for name, clf in self._classifiers.items()}
+        """Model name -> its DecisionRule (from the card; argmax when the card has none), the
+        card's flip-TTA rule when ``flip_tta`` is on."""
+        attr = "flip_tta_decision" if self.options.flip_tta else "decision"
+        return {name: getattr(clf, attr) for name, clf in self._classifiers.items()}
 
     def __enter__(self) -> Analyzer:
         return self
@@ -179,7 +181,7 @@ class Analyzer:
             preds = {}
             for name, clf in self._classifiers.items():
                 probs = per_model[name][i]
-                k = int(clf.decision.decide(probs))  # the card's rule; argmax when it has none
+                k = int(rules[name].decide(probs))  # the card's rule; argmax when it has none
                 preds[name] = Prediction(
                     model=name,
                     task=clf.card.task,

@@ -131,6 +131,28 @@ def test_runtime_evaluate_and_rule_agree(faces, probs, tmp_path, capsys):
         assert s["recall"][c] == pytest.approx(sum(mine) / len(mine))
 
 
+def test_flip_tta_has_its_own_rule(faces, tmp_path):
+    """TTA shifts the probabilities, so a card may carry a second rule for that mode."""
+    from grinlab.pipeline import Analyzer
+
+    plain = {"kind": "threshold", "label": "smile", "threshold": 0.99}
+    model = _model(
+        tmp_path, {**plain, "flip_tta": {"kind": "threshold", "label": "smile", "threshold": 0.01}}
+    )
+    clf = OnnxClassifier(model)
+    assert clf.decision.threshold == 0.99 and clf.flip_tta_decision.threshold == 0.01
+    images = [cv2.imread(str(p)) for p in sorted(faces.rglob("*.jpg"))[::6]]
+    for tta, rule in ((False, clf.decision), (True, clf.flip_tta_decision)):
+        with Analyzer(models=(str(model),), faces_are_crops=True, flip_tta=tta) as a:
+            for img in images:
+                p = a.analyze(img).faces[0].predictions["smile_t"]
+                probs = np.array([p.probabilities["no_smile"], p.probabilities["smile"]])
+                assert p.label == ("no_smile", "smile")[int(decide(probs, clf, flip_tta=tta))]
+                assert p.label == ("no_smile", "smile")[int(rule.decide(probs))]
+    # without a flip_tta entry, TTA uses the plain rule
+    assert OnnxClassifier(_model(tmp_path, plain)).flip_tta_decision.threshold == 0.99
+
+
 def test_tracker_shows_the_rule_label():
     rule = DecisionRule(("no_smile", "smile"), "threshold", label="smile", threshold=0.3)
     pred = Prediction("smile", "smile", "no_smile", 0.6, {"no_smile": 0.6, "smile": 0.4})

@@ -87,7 +87,11 @@ def test_write_is_idempotent_and_records_how(model, faces, tmp_path, capsys):
         k: v for k, v in before.items() if k not in ("decision", "metrics")
     }
     assert card["metrics"]["val"] == before["metrics"]["val"]
-    assert card["decision"] == json.loads((tmp_path / "cal.json").read_text())["smile"]["decision"]
+    results = json.loads((tmp_path / "cal.json").read_text())
+    assert set(results) == {"smile", "smile (flip TTA)"}
+    assert {k: v for k, v in card["decision"].items() if k != "flip_tta"} == results["smile"]["decision"]
+    assert card["decision"].get("flip_tta", card["decision"]) == results["smile (flip TTA)"]["decision"]
+    assert card["metrics"]["decision_flip_tta"]["probabilities"].startswith("flip TTA")
     assert "| all | argmax |" in (tmp_path / "cal.md").read_text()
     OnnxClassifier(model)  # the written card loads, rule included
     assert _calibrate(capsys, *argv)[0] == 0
@@ -115,7 +119,7 @@ def test_valence_weights_on_facehack_val(facehack_dir):
     from grinlab.evaluate.calibrate import val_parts
 
     clf = load_classifier(resolve_model("valence"))
-    parts = val_parts(clf, [str(facehack_dir)])
+    parts = val_parts(clf, [str(facehack_dir)])["plain"]
     labels = clf.labels
     rule = choose_rule(parts, labels, "macro_f1")
     before, after = measure(parts, DecisionRule(labels)), measure(parts, rule)

@@ -50,6 +50,7 @@ class CascadeClassifier:
         self.path = path
         self.card = ModelCard.load(path)
         self.decision = DecisionRule.from_card(self.card)
+        self.flip_tta_decision = DecisionRule.from_card(self.card, flip_tta=True)
         stages = self.card.stages
         missing = [k for k in STAGE_KEYS if not stages.get(k)]
         if missing:

@@ -8,6 +8,11 @@ Card field (absent or ``{}`` = argmax, so older cards behave as before)::
     "decision": {"kind": "threshold", "label": "smile", "threshold": 0.43}      # two labels only
     "decision": {"kind": "class_weights", "weights": {"no_smile": 1.0, ...}}   # argmax of p * w
 
+Flip test-time augmentation averages each face's probabilities with its mirror's, which shifts
+them (valence on FaceHack val: the plain rule drops TTA accuracy from 81.4% to 79.4%), so a card
+may hold a second rule for that mode, chosen on TTA probabilities: ``"flip_tta": {"kind": ...}``
+inside the field. Without it, TTA uses the same rule.
+
 Both kinds are a prior correction: a threshold t on P(label) is the same rule as the weights
 w(label) = 1 - t, w(other) = t, since p (1 - t) >= (1 - p) t  <=>  p >= t. ``adjusted`` returns
 the corrected distribution p * w / sum(p * w); with a threshold it maps P(label) = t to exactly
@@ -61,11 +66,15 @@ class DecisionRule:
             object.__setattr__(self, "weights", tuple(float(x) for x in w))
 
     @classmethod
-    def from_card(cls, card) -> DecisionRule:
-        """The card's rule (argmax when the card has none); a malformed field is a GrinlabError
-        naming the card, raised when the model is loaded rather than on the first face."""
+    def from_card(cls, card, flip_tta: bool = False) -> DecisionRule:
+        """The card's rule (argmax when the card has none) for plain or flip-TTA probabilities; a
+        malformed field is a GrinlabError naming the card, raised when the model is loaded rather
+        than on the first face."""
         d = dict(getattr(card, "decision", None) or {})
-        where = f"model card {card.name!r}"
+        tta = d.pop("flip_tta", None)
+        if flip_tta and tta is not None:
+            d = dict(tta) if isinstance(tta, dict) else {"kind": tta}
+        where = f"model card {card.name!r}" + (" (flip_tta)" if flip_tta and tta is not None else "")
         try:
             kind = d.pop("kind", "argmax")
             if kind == "class_weights":
@@ -146,20 +155,22 @@ class DecisionRule:
         return "argmax"
 
 
-def rule_of(model) -> DecisionRule:
-    """The rule of a loaded classifier, a ModelCard, or a DecisionRule (returned as is)."""
+def rule_of(model, flip_tta: bool = False) -> DecisionRule:
+    """The rule of a loaded classifier or a ModelCard for plain (or flip-TTA) probabilities; a
+    DecisionRule is returned as is, whatever the mode."""
     if isinstance(model, DecisionRule):
         return model
-    rule = getattr(model, "decision", None)
+    rule = getattr(model, "flip_tta_decision" if flip_tta else "decision", None)
     if isinstance(rule, DecisionRule):
         return rule
     card = getattr(model, "card", model)
-    return DecisionRule.from_card(card)
+    return DecisionRule.from_card(card, flip_tta)
 
 
-def decide(probs: np.ndarray, model) -> np.ndarray:
+def decide(probs: np.ndarray, model, flip_tta: bool = False) -> np.ndarray:
     """THE decision function: probabilities of ``model`` (a loaded classifier, its ModelCard or a
-    DecisionRule; None = argmax) -> decided label indices."""
+    DecisionRule; None = argmax) -> decided label indices. ``flip_tta``: the probabilities are
+    flip-TTA averages, decided by the card's flip_tta rule when it has one."""
     if model is None:
         return np.argmax(np.asarray(probs), axis=-1)
-    return rule_of(model).decide(probs)
+    return rule_of(model, flip_tta).decide(probs)

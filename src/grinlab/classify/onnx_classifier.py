@@ -52,7 +52,6 @@ class OnnxClassifier:
             raise GrinlabError(f"{path}: model file not found")
         self.path = path
         self.card = card if card is not None else ModelCard.load(path.with_suffix(".json"))
-        self.decision = DecisionRule.from_card(self.card)  # a bad rule fails here, not per face
         if self.card.outputs not in OUTPUT_KINDS:
             raise GrinlabError(
                 f"{path.with_suffix('.json')}: outputs must be one of {', '.join(OUTPUT_KINDS)}, "
@@ -95,6 +94,10 @@ class OnnxClassifier:
                 f"({', '.join(self.labels)}); re-export the model so card and file agree"
             )
         self._logits = self.card.outputs == "logits" or out.name == "logits"
+        # after the checks of card against graph (those errors say more); a bad rule fails
+        # here, when the model loads, not on the first face
+        self.decision = DecisionRule.from_card(self.card)
+        self.flip_tta_decision = DecisionRule.from_card(self.card, flip_tta=True)
 
     @property
     def labels(self) -> tuple[str, ...]:

@@ -62,16 +62,9 @@ def command_line(args) -> str:
 def run(args) -> int:
     from dataclasses import replace
 
-    from ..classify import DecisionRule, load_classifier
+    from ..classify import load_classifier
     from ..errors import GrinlabError
-    from ..evaluate.calibrate import (
-        CONSTRAINTS,
-        OBJECTIVES,
-        choose_rule,
-        cross_validate,
-        measure,
-        val_parts,
-    )
+    from ..evaluate.calibrate import CONSTRAINTS, OBJECTIVES, val_parts
     from ..shipped import card_path, resolve_model
 
     # every argument checked before any model or data is loaded
@@ -93,6 +86,30 @@ def run(args) -> int:
         raise GrinlabError(f"--label is for two-label models and must be one of {', '.join(labels)}")
     opts = {"model_path": args.yunet_model} if args.yunet_model else {}
     parts = val_parts(clf, args.data, args.pipeline_data, args.detector, opts)
+    records, rules = {}, {}
+    for mode, key in (("plain", "decision"), ("flip_tta", "decision_flip_tta")):
+        rules[mode], records[key] = _calibrate(parts[mode], labels, args, mode)
+        title = clf.card.name + (" (flip TTA)" if mode == "flip_tta" else "")
+        print(_table(title, records[key]) + "\n")
+        if args.out:
+            rule_card = rules[mode].to_card()
+            _merge_results(Path(args.out), title, {"decision": rule_card, **records[key]})
+    decision = rules["plain"].to_card()
+    if rules["flip_tta"] != rules["plain"]:  # TTA shifts the probabilities: its own rule
+        decision["flip_tta"] = rules["flip_tta"].to_card()
+    if args.write:
+        card = clf.card
+        new = replace(card, decision=decision, metrics={**card.metrics, **records})
+        new.save(card_path(path))  # temp file + rename: a reader never sees half a card
+        print(f"wrote the rule into {card_path(path)}")
+    return 0
+
+
+def _calibrate(parts, labels, args, mode: str):
+    """(adopted rule, record) for one mode's probabilities."""
+    from ..classify import DecisionRule
+    from ..evaluate.calibrate import CONSTRAINTS, choose_rule, cross_validate, measure
+
     rule = choose_rule(parts, labels, args.objective, args.constraint, args.label)
     before, after = measure(parts, DecisionRule(labels)), measure(parts, rule)
     cv = cross_validate(parts, labels, args.objective, args.constraint, args.label)
@@ -102,6 +119,7 @@ def run(args) -> int:
     adopted = rule if gain > 0 else DecisionRule(labels)
     record = {
         "rule": adopted.describe(),
+        "probabilities": "flip TTA (mean of the face and its mirror)" if mode == "flip_tta" else "plain",
         "best_on_val": rule.describe(),
         "adopted": bool(gain > 0),
         "expected_gain": {args.objective: round(gain, 4)},
@@ -121,15 +139,7 @@ def run(args) -> int:
         "is adopted only when that expected objective beats argmax",
         "command": command_line(args),
     }
-    print(_table(clf.card.name, record))
-    if args.out:
-        _merge_results(Path(args.out), clf.card.name, {"decision": adopted.to_card(), **record})
-    if args.write:
-        card = clf.card
-        new = replace(card, decision=adopted.to_card(), metrics={**card.metrics, "decision": record})
-        new.save(card_path(path))  # temp file + rename: a reader never sees half a card
-        print(f"wrote the rule into {card_path(path)}")
-    return 0
+    return adopted, record
 
 
 def _rounded(m: dict) -> dict:
@@ -158,6 +168,15 @@ def _table(name: str, rec: dict) -> str:
     return "\n".join(lines)
 
 
+MD_HEAD = """# Decision rules (grinlab calibrate)
+
+Each rule was chosen on the val split only (the trainer's seeded splits) and is adopted only when
+its 2-fold cross-validated objective beats argmax; "(flip TTA)" rows are the rule for flip-TTA
+probabilities (`--flip-tta` at run time). Probabilities are unchanged; only the decided label moves.
+
+"""
+
+
 def _merge_results(out: Path, name: str, entry: dict) -> None:
     """``out`` (JSON) holds one entry per model: this model's is replaced, others are kept; the
     Markdown beside it (same name, .md) is rewritten from all of them."""
@@ -175,7 +194,7 @@ def _merge_results(out: Path, name: str, entry: dict) -> None:
     doc = dict(sorted(doc.items()))
     out.parent.mkdir(parents=True, exist_ok=True)
     for path, text in ((out, json.dumps(doc, indent=2) + "\n"),
-                       (out.with_suffix(".md"), "\n\n".join(_table(k, v) for k, v in doc.items()) + "\n")):  # fmt: skip
+                       (out.with_suffix(".md"), MD_HEAD + "\n\n".join(_table(k, v) for k, v in doc.items()) + "\n")):  # fmt: skip
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(text)
         tmp.replace(path)

@@ -191,14 +191,17 @@ def val_parts(
     detector: str = "auto",
     detector_options: dict | None = None,
     split: str = "val",
-) -> list[Part]:
+) -> dict[str, list[Part]]:
     """The ``split`` (val only) of each dataset, as ``grinlab evaluate`` reads it: the same seeded
     splits as the trainer, classes matched to the model by name, crops fitted to the model's
-    input; ``pipeline_data`` photos go through detect -> align first (``evaluate --pipeline``)."""
+    input; ``pipeline_data`` photos go through detect -> align first (``evaluate --pipeline``).
+    Returns {"plain": parts, "flip_tta": parts}: the same samples with plain and with flip-TTA
+    probabilities (evaluate's ``flip_tta``), each mode getting a rule of its own."""
     from ..data import load_splits
     from ..labels import TASKS
     from ..preprocess import fit_crop
     from .onnx_eval import crop_with_pipeline, match_classes
+    from .robustness import flip_tta
 
     if split != "val":
         raise GrinlabError(
@@ -209,7 +212,7 @@ def val_parts(
         raise GrinlabError("give at least one dataset (--data PATH or --pipeline-data PATH)")
     task = clf.card.task if clf.card.task in TASKS else None
     spec = clf.card.preprocessing
-    parts = []
+    parts = {"plain": [], "flip_tta": []}
     for path, pipeline in [(d, False) for d in data] + [(d, True) for d in pipeline_data]:
         splits = load_splits(path, task=task)
         if split not in splits:
@@ -218,7 +221,10 @@ def val_parts(
         if pipeline:
             ds, _ = crop_with_pipeline(ds, detector, **(detector_options or {}))
         batch = np.stack([fit_crop(im, spec) for im in ds.images])
-        probs = np.concatenate([clf.predict_prepared(batch[i : i + 256]) for i in range(0, len(batch), 256)])
+        run = lambda b: np.concatenate([clf.predict_prepared(b[i : i + 256]) for i in range(0, len(b), 256)])  # noqa: E731
+        probs = run(batch)
         name = ds.name + (" (pipeline)" if pipeline else "")
-        parts.append(Part(name, np.asarray(ds.labels, int), np.asarray(probs, float)))
+        y = np.asarray(ds.labels, int)
+        parts["plain"].append(Part(name, y, np.asarray(probs, float)))
+        parts["flip_tta"].append(Part(name, y, np.asarray(flip_tta(run, batch, probs), float)))
     return parts

@@ -57,9 +57,10 @@ def evaluate_predictor(
 
     ``decision``: the model's decision rule (a DecisionRule, a loaded classifier or its card;
     None = argmax; grinlab.classify.decision): accuracy, macro-F1, recall, the confusion matrix,
-    flip TTA and occlusion accuracy and the mistakes are all of the labels it decides.
+    flip TTA (by the card's flip_tta rule when it has one) and occlusion accuracy and the mistakes
+    are all of the labels it decides.
     """
-    from ..classify.decision import decide
+    from ..classify.decision import decide, rule_of
 
     out = Path(out_dir)
     _make_room(out, force)
@@ -81,14 +82,15 @@ def evaluate_predictor(
         )
     summary = classification_summary(y, probs, classes, decision)
     summary.update({"name": name, "dataset": dataset.summary(), "ms_per_face": round(ms_per_face, 4)})
+    tta_rule = None if decision is None else rule_of(decision, flip_tta=True)
     if decision is not None:
-        from ..classify.decision import rule_of
-
         summary["decision"] = rule_of(decision).describe()
     if flip_tta:
         tta = flip_tta_probs(run, batch, probs)
-        summary["flip_tta"] = {"accuracy": float((decide(tta, decision) == y).mean()),
-                               "macro_f1": classification_summary(y, tta, classes, decision)["macro_f1"]}  # fmt: skip
+        summary["flip_tta"] = {"accuracy": float((decide(tta, tta_rule) == y).mean()),
+                               "macro_f1": classification_summary(y, tta, classes, tta_rule)["macro_f1"]}  # fmt: skip
+        if tta_rule is not None:
+            summary["flip_tta"]["decision"] = tta_rule.describe()
     if occlusion:
         regions = {k: {"rows": v[0], "cols": v[1]} for k, v in REGIONS.items()}
         regions["scar"] = {"band_width": SCAR_WIDTH, "seeded": True}
