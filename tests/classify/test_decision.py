@@ -149,6 +149,13 @@ def test_flip_tta_has_its_own_rule(faces, tmp_path):
                 probs = np.array([p.probabilities["no_smile"], p.probabilities["smile"]])
                 assert p.label == ("no_smile", "smile")[int(decide(probs, clf, flip_tta=tta))]
                 assert p.label == ("no_smile", "smile")[int(rule.decide(probs))]
+    # grinlab evaluate reports its flip-TTA figures by the TTA rule, the plain ones by the plain rule
+    rep = tmp_path / "report"
+    assert main(["evaluate", "--model", str(model), "--data", str(faces), "--split", "all", "--out", str(rep),
+                 "--no-mistakes", "--no-occlusion"]) == 0  # fmt: skip
+    summary = json.loads((rep / "summary.json").read_text())
+    assert summary["decision"] == "smile when P(smile) >= 0.99"
+    assert summary["flip_tta"]["decision"] == "smile when P(smile) >= 0.01"
     # without a flip_tta entry, TTA uses the plain rule
     assert OnnxClassifier(_model(tmp_path, plain)).flip_tta_decision.threshold == 0.99
 

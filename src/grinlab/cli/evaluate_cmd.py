@@ -103,7 +103,7 @@ def run(args) -> int:
         clf = load_classifier(resolve_model(args.model))
         spec, classes, name = clf.card.preprocessing, clf.labels, clf.card.name
         predict = clf.predict_prepared
-        decision = clf.decision  # the card's rule, as the runtime applies it
+        decision = clf  # the card's rules (plain and flip TTA), as the runtime applies them
         task = clf.card.task if clf.card.task in TASKS else None  # else: class folders as found
         ds = _dataset(args, task)
     ds = match_classes(ds, tuple(classes), name)

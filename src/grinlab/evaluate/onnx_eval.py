@@ -101,7 +101,7 @@ def evaluate_onnx(
         dataset,
         clf.card.preprocessing,
         out_dir,
-        decision=clf.decision,
+        decision=clf,  # its card's rules, plain and flip TTA
         **report_options,
     )
     summary["faces_not_found"] = not_found
