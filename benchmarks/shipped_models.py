@@ -69,6 +69,7 @@ def main(argv=None) -> int:
                "ms_per_face_2_threads": round(onnx_ms_per_face(paths[name], 64, 30, threads=2), 4),
                "ms_per_face_1_thread": round(onnx_ms_per_face(paths[name], 64, 30, threads=1), 4),
                "decision": DecisionRule.from_card(card).describe(),
+               "decision_flip_tta": DecisionRule.from_card(card, flip_tta=True).describe(),
                "command": card.command, "evaluations": []}  # fmt: skip
         for label, data, split, pipeline in EVALUATIONS.get(card.task, []):
             ds = load_splits(data, task=card.task)[split]
@@ -90,7 +91,8 @@ def main(argv=None) -> int:
     out.with_suffix(".json").write_text(json.dumps(doc, indent=2) + "\n")
     lines = ["| model | task | data | accuracy | flip TTA | macro-F1 | ms/face (2 thr / 1 thr) | size |",
              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    rules = [f"- {r['model']}: {r['decision']}" for r in rows if r["decision"] != "argmax"]
+    rules = [f"- {r['model']}: {r['decision']}; flip TTA: {r['decision_flip_tta']}" for r in rows
+             if (r["decision"], r["decision_flip_tta"]) != ("argmax", "argmax")]  # fmt: skip
     for r in rows:
         for ev in r["evaluations"] or [{"data": "-", "accuracy": float("nan"), "macro_f1": float("nan")}]:
             lines.append(
