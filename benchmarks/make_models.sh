@@ -134,6 +134,14 @@ valence() {  # the cascade (smile -> polarity) against a single 3-class model on
     --name valence --int8 --force
 }
 
+calibrate() {  # each shipped card's decision rule, chosen on val only (export writes cards without one)
+  # smile: a threshold on P(smile) over SMILEsmileD val + GENKI-4K val through the full pipeline;
+  # valence: class weights on FaceHack val. Adopted only when 2-fold CV beats argmax (~1 min).
+  $G calibrate smile --data $D/smilesmiled --pipeline-data $D/genki4k --objective balanced_accuracy \
+    --out benchmarks/results/calibration.json --write
+  $G calibrate valence --data $D/facehack --objective macro_f1 --out benchmarks/results/calibration.json --write
+}
+
 measure() {  # the shipped models, then the float and comparison models beside them
   local optional=()  # from the comparison-only steps, when they were run
   [ -f $W/emotion7_kd_long_int8.onnx ] && optional+=($W/emotion7_kd_long_int8.onnx)
@@ -142,5 +150,5 @@ measure() {  # the shipped models, then the float and comparison models beside t
 }
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(emotion7 emotion7_kd smile smile_gate polarity valence measure)
+[ ${#steps[@]} -gt 0 ] || steps=(emotion7 emotion7_kd smile smile_gate polarity valence calibrate measure)
 for step in "${steps[@]}"; do "$step"; done

@@ -12,6 +12,9 @@ trained it.
   photo is read from disk and goes through the runtime's detect (YuNet) -> align -> classify, so the
   GENKI figure is the full pipeline (as `grinlab evaluate --pipeline`).
 - valence and every other FaceHack model: our seeded 15% split of FaceHack train.csv.
+
+Labels are decided by each card's decision rule (grinlab.classify.decision; argmax without one),
+as at run time; each row names its rule.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 
 import onnxruntime as ort
 
+from grinlab.classify import DecisionRule
 from grinlab.data import load_splits
 from grinlab.evaluate.compare import onnx_ms_per_face
 from grinlab.evaluate.onnx_eval import evaluate_onnx
@@ -73,6 +77,8 @@ def main(argv=None) -> int:
                "size_bytes": model_size_bytes(paths[name]),
                "ms_per_face_2_threads": round(onnx_ms_per_face(paths[name], 64, 30, threads=2), 4),
                "ms_per_face_1_thread": round(onnx_ms_per_face(paths[name], 64, 30, threads=1), 4),
+               "decision": DecisionRule.from_card(card).describe(),
+               "decision_flip_tta": DecisionRule.from_card(card, flip_tta=True).describe(),
                "command": card.command, "evaluations": []}  # fmt: skip
         for label, data, split, pipeline, options in EVALUATIONS.get(card.task, []):
             ds = load_splits(data, task=card.task, **options)[split]
@@ -95,6 +101,8 @@ def main(argv=None) -> int:
     out.with_suffix(".json").write_text(json.dumps(doc, indent=2) + "\n")
     lines = ["| model | task | data | accuracy | flip TTA | macro-F1 | ms/face (2 thr / 1 thr) | size |",
              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    rules = [f"- {r['model']}: {r['decision']}; flip TTA: {r['decision_flip_tta']}" for r in rows
+             if (r["decision"], r["decision_flip_tta"]) != ("argmax", "argmax")]  # fmt: skip
     for r in rows:
         for ev in r["evaluations"] or [{"data": "-", "accuracy": float("nan"), "macro_f1": float("nan")}]:
             lines.append(
@@ -102,6 +110,8 @@ def main(argv=None) -> int:
                 f"{ev.get('accuracy_flip_tta', float('nan')):.4f} | {ev['macro_f1']:.4f} | "
                 f"{r['ms_per_face_2_threads']:.3f} / {r['ms_per_face_1_thread']:.3f} | {r['size_bytes'] / 1e6:.2f} MB |"
             )
+    if rules:
+        lines += ["", "Labels decided by the card's rule (the others: argmax):", *rules]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

@@ -67,7 +67,7 @@ class LivePipeline:
         t1 = time.perf_counter()
         result = analyzer.classify_boxes(image, boxes, source, frame_index, timestamp_ms)
         t2 = time.perf_counter()
-        result = self.tracker.update(result)
+        result = self.tracker.update(result, analyzer.decisions)
         t3 = time.perf_counter()
         self._previous = image
         self._boxes = [f.box for f in result.faces]

@@ -36,6 +36,9 @@ class ModelCard:
     # a two-stage cascade (grinlab.classify.cascade): {"gate": FILE.onnx, "gate_label": LABEL,
     # "branch": FILE.onnx}; empty for a single ONNX model
     stages: dict = field(default_factory=dict)
+    # how a label is decided from the probabilities (grinlab.classify.decision); {} = argmax.
+    # Written by `grinlab calibrate --write`, which records how it chose the rule in metrics.
+    decision: dict = field(default_factory=dict)
     version: int = CARD_VERSION
 
     def to_dict(self) -> dict:

@@ -99,6 +99,13 @@ class Analyzer:
         """Model name -> loaded classifier (each has ``card``, ``labels`` and ``path``)."""
         return dict(self._classifiers)
 
+    @property
+    def decisions(self) -> dict:
+        """Model name -> its DecisionRule (from the card; argmax when the card has none), the
+        card's flip-TTA rule when ``flip_tta`` is on."""
+        attr = "flip_tta_decision" if self.options.flip_tta else "decision"
+        return {name: getattr(clf, attr) for name, clf in self._classifiers.items()}
+
     def __enter__(self) -> Analyzer:
         return self
 
@@ -168,12 +175,13 @@ class Analyzer:
         else:
             per_model = {name: clf.predict_proba(crops) for name, clf in self._classifiers.items()}
         t3 = time.perf_counter()
+        rules = self.decisions
         faces = []
         for i, box in enumerate(boxes):
             preds = {}
             for name, clf in self._classifiers.items():
                 probs = per_model[name][i]
-                k = int(np.argmax(probs))
+                k = int(rules[name].decide(probs))  # the card's rule; argmax when it has none
                 preds[name] = Prediction(
                     model=name,
                     task=clf.card.task,
@@ -182,7 +190,7 @@ class Analyzer:
                     probabilities={lab: float(p) for lab, p in zip(clf.labels, probs)},
                 )
             faces.append(
-                FaceResult(index=i, box=box, predictions=preds, smile_intensity=smile_intensity(preds))
+                FaceResult(index=i, box=box, predictions=preds, smile_intensity=smile_intensity(preds, rules))
             )
         timings = {
             "detect": detect_ms,
@@ -205,16 +213,31 @@ class Analyzer:
         return self.classify_boxes(image, boxes, source, frame_index, timestamp_ms, detect_ms)
 
 
-def smile_intensity(preds: dict[str, Prediction]) -> float | None:
+def smile_intensity(preds: dict[str, Prediction], rules: dict | None = None) -> float | None:
     """P(smile) of the first smile-capable model: the smile model's P(smile), or the valence model's
-    P(positive) + P(negative smile), or the emotion model's P(happy)."""
-    for p in preds.values():
-        probs = p.probabilities
-        if "smile" in probs:
-            return probs["smile"]
-        if "positive_smile" in probs:
+    P(positive) + P(negative smile), or the emotion model's P(happy).
+
+    ``rules`` (model name -> grinlab.classify.decision.DecisionRule) correct those probabilities
+    the way the model's decision does (``DecisionRule.adjusted``, p * w / sum(p * w)): with a
+    threshold t on P(smile) the intensity is p (1 - t) / (p (1 - t) + (1 - p) t), monotone in
+    P(smile), 0 and 1 kept, and exactly 0.5 at p = t; so intensity >= 0.5 is the smile label, as
+    the overlay and the gate's "0.5 = the decision threshold" assume."""
+
+    def corrected(name: str, p: Prediction) -> dict[str, float]:
+        rule = (rules or {}).get(name)
+        if rule is None or rule.kind == "argmax":
+            return p.probabilities
+        labels = list(p.probabilities)
+        adj = rule.adjusted(np.array([p.probabilities[k] for k in labels]))
+        return dict(zip(labels, map(float, adj)))
+
+    for name, p in preds.items():
+        if "smile" in p.probabilities:
+            return corrected(name, p)["smile"]
+        if "positive_smile" in p.probabilities:
+            probs = corrected(name, p)
             return probs["positive_smile"] + probs.get("negative_smile", 0.0)
-    for p in preds.values():
+    for name, p in preds.items():
         if "happy" in p.probabilities:
-            return p.probabilities["happy"]
+            return corrected(name, p)["happy"]
     return None

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
+from .classify.decision import decide
 from .errors import GrinlabError
 from .results import FaceBox, FaceResult, FrameResult, Prediction
 
@@ -95,8 +96,11 @@ class FaceTracker:
         self.tracks.clear()
         self._last_ms = None
 
-    def update(self, result: FrameResult) -> FrameResult:
-        """``result`` with track ids and smoothed predictions; faces keep their order."""
+    def update(self, result: FrameResult, decisions: dict | None = None) -> FrameResult:
+        """``result`` with track ids and smoothed predictions; faces keep their order.
+
+        decisions: model name -> DecisionRule (``Analyzer.decisions``); the label shown is that
+        rule applied to the smoothed probabilities (argmax for a model not named)."""
         now = result.timestamp_ms
         if now is None:
             now = result.frame_index * 1000.0 / ASSUMED_FPS
@@ -122,7 +126,7 @@ class FaceTracker:
                 self._move(track, face.box, dt)
                 track.hits += 1
             track.last_ms = now
-            faces.append(self._smooth(track, face, alpha))
+            faces.append(self._smooth(track, face, alpha, decisions or {}))
         return replace(result, faces=tuple(faces))
 
     def _match(self, faces, now: float) -> dict[int, Track]:
@@ -148,7 +152,7 @@ class FaceTracker:
             track.velocity = (0.5 * track.velocity[0] + 0.5 * vx, 0.5 * track.velocity[1] + 0.5 * vy)
         track.box = box
 
-    def _smooth(self, track: Track, face: FaceResult, alpha: float) -> FaceResult:
+    def _smooth(self, track: Track, face: FaceResult, alpha: float, decisions: dict) -> FaceResult:
         preds = {}
         for name, p in face.predictions.items():
             labels = list(p.probabilities)
@@ -157,8 +161,12 @@ class FaceTracker:
             probs = new if old is None or old.shape != new.shape else old + alpha * (new - old)
             track.probs[name] = probs
             shown = track.shown.get(name)
-            best = int(np.argmax(probs))
-            if shown is None or probs[best] - probs[shown] > self.options.hysteresis:
+            rule = decisions.get(name)
+            best = int(decide(probs, rule))
+            # the margin is measured on the rule's corrected probabilities, so a threshold at t
+            # switches at the same distance either side of t as argmax does around 0.5
+            score = probs if rule is None else rule.adjusted(probs)
+            if shown is None or score[best] - score[shown] > self.options.hysteresis:
                 shown = best
             track.shown[name] = shown
             preds[name] = Prediction(

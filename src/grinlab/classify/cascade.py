@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import GrinlabError
 from ..modelcard import ModelCard
+from .decision import DecisionRule
 from .onnx_classifier import OnnxClassifier
 
 STAGE_KEYS = ("gate", "gate_label", "branch")
@@ -48,6 +49,8 @@ class CascadeClassifier:
         path = Path(card_path)
         self.path = path
         self.card = ModelCard.load(path)
+        self.decision = DecisionRule.from_card(self.card)
+        self.flip_tta_decision = DecisionRule.from_card(self.card, flip_tta=True)
         stages = self.card.stages
         missing = [k for k in STAGE_KEYS if not stages.get(k)]
         if missing:

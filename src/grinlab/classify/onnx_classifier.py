@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import GrinlabError
 from ..modelcard import ModelCard
 from ..preprocess import normalize, to_model_input
+from .decision import DecisionRule
 
 OUTPUT_KINDS = ("probabilities", "logits")
 DEFAULT_THREADS = 1
@@ -93,6 +94,10 @@ class OnnxClassifier:
                 f"({', '.join(self.labels)}); re-export the model so card and file agree"
             )
         self._logits = self.card.outputs == "logits" or out.name == "logits"
+        # after the checks of card against graph (those errors say more); a bad rule fails
+        # here, when the model loads, not on the first face
+        self.decision = DecisionRule.from_card(self.card)
+        self.flip_tta_decision = DecisionRule.from_card(self.card, flip_tta=True)
 
     @property
     def labels(self) -> tuple[str, ...]:

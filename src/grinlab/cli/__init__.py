@@ -23,6 +23,7 @@ COMMANDS = [
     "train",
     "teacher-views",
     "evaluate",
+    "calibrate",
     "compare",
     "visualize",
     "export",

@@ -89,6 +89,7 @@ def run(args) -> int:
         _refuse_existing(out, args.force)
         model, config, spec, classes = load_run_model(args.run, "best")
         predict = TorchPredictor(model, spec)
+        decision = None  # a training run has no card, hence no rule: argmax
         name, task = Path(args.run).name, config.task
         ds = _dataset(args, task, config)
     else:
@@ -102,6 +103,7 @@ def run(args) -> int:
         clf = load_classifier(resolve_model(args.model))
         spec, classes, name = clf.card.preprocessing, clf.labels, clf.card.name
         predict = clf.predict_prepared
+        decision = clf  # the card's rules (plain and flip TTA), as the runtime applies them
         task = clf.card.task if clf.card.task in TASKS else None  # else: class folders as found
         ds = _dataset(args, task)
     ds = match_classes(ds, tuple(classes), name)
@@ -111,9 +113,10 @@ def run(args) -> int:
         ds, not_found = crop_with_pipeline(ds, args.detector, **opts)
     summary = evaluate_predictor(
         predict, ds, spec, out, flip_tta=args.tta, occlusion=not args.no_occlusion,
-        mistakes=not args.no_mistakes, force=args.force, name=name,
+        mistakes=not args.no_mistakes, force=args.force, name=name, decision=decision,
     )  # fmt: skip
     brief = {k: summary[k] for k in ("name", "n", "accuracy", "macro_f1", "recall", "ece", "ms_per_face")}
+    brief["decision"] = summary.get("decision", "argmax")
     brief.update({"dataset": ds.name, "split": args.split, "faces_not_found": not_found, "report": str(out)})
     if "flip_tta" in summary:
         brief["flip_tta_accuracy"] = summary["flip_tta"]["accuracy"]

@@ -41,6 +41,21 @@ def run(args) -> int:
                     f"    {split}{_measured_on(card, split, m)}: accuracy {m['accuracy']:.4f}"
                     + (f", macro-F1 {m['macro_f1']:.4f}" if "macro_f1" in m else "")
                 )
+        if card.decision or "decision" in card.metrics:
+            from ..classify.decision import DecisionRule
+
+            line = f"    decision: {DecisionRule.from_card(card).describe()}"
+            if "flip_tta" in card.decision:
+                line += f"; with --flip-tta: {DecisionRule.from_card(card, flip_tta=True).describe()}"
+            rec = card.metrics.get("decision") or {}
+            got, cv = (rec.get(k, {}).get("all") for k in ("after_same_val", "expected_cross_validated"))
+            # the split figures above are of argmax; these are of the labels the rule decides
+            if got and cv and rec.get("adopted", True):
+                line += (f" (val: accuracy {got['accuracy']:.4f}, macro-F1 {got['macro_f1']:.4f}; "
+                         f"2-fold CV expects {cv['accuracy']:.4f}, {cv['macro_f1']:.4f})")  # fmt: skip
+            if rec and not rec.get("adopted", True):
+                line += f" (without TTA, {rec.get('best_on_val')} did not help in 2-fold CV, so argmax stays)"
+            print(line)
         if card.command:
             print("    made by: " + card.command.replace("\n", "\n             "))
     return 0

@@ -75,13 +75,19 @@ def _check(y_true: np.ndarray, probs: np.ndarray, classes) -> None:
         )
 
 
-def classification_summary(y_true, probs, classes) -> dict:
+def classification_summary(y_true, probs, classes, decision=None) -> dict:
     """Accuracy, macro-F1, per-class precision/recall/F1/support, confusion, ECE (15 bins), log
-    loss; ``y_true`` holds class indices, ``probs`` is (N, len(classes)). Plain JSON types only."""
+    loss; ``y_true`` holds class indices, ``probs`` is (N, len(classes)). Plain JSON types only.
+
+    decision: the model's rule (a DecisionRule, a loaded classifier or its card; None = argmax,
+    see grinlab.classify.decision): every count above is of the labels it decides. ECE and log
+    loss describe the probabilities themselves, which the rule does not change."""
+    from ..classify.decision import decide
+
     y_true = np.asarray(y_true, int)
     probs = np.asarray(probs, float)
     _check(y_true, probs, classes)
-    y_pred = probs.argmax(axis=1)
+    y_pred = decide(probs, decision)
     cm = confusion_matrix(y_true, y_pred, len(classes))
     precision, recall, f1, support = per_class(cm)
     return {

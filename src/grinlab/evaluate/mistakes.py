@@ -23,13 +23,20 @@ def _stem(source: str) -> str:
 
 
 def export_mistakes(
-    images: Sequence[np.ndarray], y_true, probs, classes, sources, out_dir: Path, per_pair: int = 50
+    images: Sequence[np.ndarray],
+    y_true,
+    probs,
+    classes,
+    sources,
+    out_dir: Path,
+    per_pair: int = 50,
+    y_pred=None,
 ) -> dict[str, int]:
     """Write misclassified crops by (true, predicted) pair, at most ``per_pair`` each, most
-    confident first; returns {"true__as__pred": number of such mistakes} (all, not only written)."""
+    confident first; returns {"true__as__pred": number of such mistakes} (all, not only written).
+    ``y_pred``: the decided labels (default argmax); confidence is P(decided label)."""
     y_true = np.asarray(y_true)
-    y_pred = probs.argmax(axis=1)
-    conf = probs.max(axis=1)
+    y_pred, conf = _decided(probs, y_pred)
     counts = {}
     for t in range(len(classes)):
         for p in range(len(classes)):
@@ -47,14 +54,27 @@ def export_mistakes(
     return counts
 
 
+def _decided(probs, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    probs = np.asarray(probs)
+    y_pred = probs.argmax(axis=1) if y_pred is None else np.asarray(y_pred, int)
+    return y_pred, probs[np.arange(len(probs)), y_pred]
+
+
 def mistakes_grid(
-    images: Sequence[np.ndarray], y_true, probs, classes, path: Path, n: int = 48, tile: int = 96
+    images: Sequence[np.ndarray],
+    y_true,
+    probs,
+    classes,
+    path: Path,
+    n: int = 48,
+    tile: int = 96,
+    y_pred=None,
 ) -> Path | None:
     """The ``n`` most confident mistakes as labelled tiles (8 per row), most confident first; each
-    tile says "true <class>" and "as <class> <p>" under the face. None when there is no mistake."""
+    tile says "true <class>" and "as <class> <p>" under the face. None when there is no mistake.
+    ``y_pred``: the decided labels (default argmax)."""
     y_true = np.asarray(y_true)
-    y_pred = probs.argmax(axis=1)
-    conf = probs.max(axis=1)
+    y_pred, conf = _decided(probs, y_pred)
     wrong = np.flatnonzero(y_pred != y_true)
     if not len(wrong):
         return None

@@ -97,7 +97,12 @@ def evaluate_onnx(
             log.info("%d of %d photos without a face were left out", not_found, not_found + len(dataset))
     report_options.setdefault("name", clf.card.name)
     summary = evaluate_predictor(
-        clf.predict_prepared, dataset, clf.card.preprocessing, out_dir, **report_options
+        clf.predict_prepared,
+        dataset,
+        clf.card.preprocessing,
+        out_dir,
+        decision=clf,  # its card's rules, plain and flip TTA
+        **report_options,
     )
     summary["faces_not_found"] = not_found
     return summary

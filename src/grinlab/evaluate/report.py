@@ -44,6 +44,7 @@ def evaluate_predictor(
     force: bool = False,
     name: str = "",
     mistakes_per_pair: int = 50,
+    decision=None,
 ) -> dict:
     """Evaluate ``predict(uint8 crops at input size) -> (N, C) probs`` on ``dataset`` and write
     the report into ``out_dir``; returns the summary (also written to summary.json).
@@ -53,7 +54,14 @@ def evaluate_predictor(
     wall time of the plain pass divided by the number of faces. Flip TTA and occlusion accuracies
     are reported beside the plain accuracy, never instead of it. An existing report folder is
     replaced only with ``force=True``, and a folder that is not a report is never deleted.
+
+    ``decision``: the model's decision rule (a DecisionRule, a loaded classifier or its card;
+    None = argmax; grinlab.classify.decision): accuracy, macro-F1, recall, the confusion matrix,
+    flip TTA (by the card's flip_tta rule when it has one) and occlusion accuracy and the mistakes
+    are all of the labels it decides.
     """
+    from ..classify.decision import decide, rule_of
+
     out = Path(out_dir)
     _make_room(out, force)
     if len(dataset) == 0:
@@ -72,17 +80,22 @@ def evaluate_predictor(
             f"{dataset.name}, which has {len(classes)} classes ({', '.join(classes)}); "
             "evaluate a model trained on these classes"
         )
-    summary = classification_summary(y, probs, classes)
+    summary = classification_summary(y, probs, classes, decision)
     summary.update({"name": name, "dataset": dataset.summary(), "ms_per_face": round(ms_per_face, 4)})
+    tta_rule = None if decision is None else rule_of(decision, flip_tta=True)
+    if decision is not None:
+        summary["decision"] = rule_of(decision).describe()
     if flip_tta:
         tta = flip_tta_probs(run, batch, probs)
-        summary["flip_tta"] = {"accuracy": float((tta.argmax(1) == y).mean()),
-                               "macro_f1": classification_summary(y, tta, classes)["macro_f1"]}  # fmt: skip
+        summary["flip_tta"] = {"accuracy": float((decide(tta, tta_rule) == y).mean()),
+                               "macro_f1": classification_summary(y, tta, classes, tta_rule)["macro_f1"]}  # fmt: skip
+        if tta_rule is not None:
+            summary["flip_tta"]["decision"] = tta_rule.describe()
     if occlusion:
         regions = {k: {"rows": v[0], "cols": v[1]} for k, v in REGIONS.items()}
         regions["scar"] = {"band_width": SCAR_WIDTH, "seeded": True}
         summary["occlusion"] = {"fill": "crop mean", "regions": regions,
-                                "accuracy": occlusion_accuracy(run, batch, y)}  # fmt: skip
+                                "accuracy": occlusion_accuracy(run, batch, y, decision)}  # fmt: skip
     cal = calibration(probs, y)
     summary["reliability_bins"] = cal["bins"]
     plot_confusion(summary["confusion"], classes, out / "confusion.png", title=name or dataset.name)
@@ -90,10 +103,18 @@ def evaluate_predictor(
     if history:
         plot_curves(history, out / "curves.png")
     if mistakes:
+        y_pred = decide(probs, decision)
         summary["mistakes"] = export_mistakes(
-            dataset.images, y, probs, classes, dataset.sources, out / "mistakes", per_pair=mistakes_per_pair
+            dataset.images,
+            y,
+            probs,
+            classes,
+            dataset.sources,
+            out / "mistakes",
+            per_pair=mistakes_per_pair,
+            y_pred=y_pred,
         )
-        mistakes_grid(dataset.images, y, probs, classes, out / "mistakes_grid.png")
+        mistakes_grid(dataset.images, y, probs, classes, out / "mistakes_grid.png", y_pred=y_pred)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "report.md").write_text(_markdown(summary, classes, bool(history), mistakes))
     return summary
@@ -122,6 +143,8 @@ def _markdown(s: dict, classes, has_curves: bool, has_mistakes: bool) -> str:
         "",
         f"- accuracy **{s['accuracy']:.4f}**, macro-F1 **{s['macro_f1']:.4f}**, ECE {s['ece']:.4f}, log loss {s['log_loss']:.4f}",
     ]
+    if s.get("decision"):
+        lines.append(f"- labels decided by the model card's rule: {s['decision']}")
     if "flip_tta" in s:
         lines.append(
             f"- with flip test-time augmentation (reported separately): accuracy {s['flip_tta']['accuracy']:.4f}"

@@ -77,8 +77,13 @@ def flip_tta(
 
 
 def occlusion_accuracy(
-    predict: Callable[[np.ndarray], np.ndarray], batch: np.ndarray, y_true: np.ndarray
+    predict: Callable[[np.ndarray], np.ndarray], batch: np.ndarray, y_true: np.ndarray, decision=None
 ) -> dict[str, float]:
-    """Accuracy with each of ``OCCLUSIONS`` masked, one pass over the batch per occlusion."""
+    """Accuracy with each of ``OCCLUSIONS`` masked, one pass over the batch per occlusion; labels
+    decided by ``decision`` (grinlab.classify.decision.decide; None = argmax)."""
+    from ..classify.decision import decide
+
     y_true = np.asarray(y_true)
-    return {kind: float((predict(occlude(batch, kind)).argmax(1) == y_true).mean()) for kind in OCCLUSIONS}
+    return {
+        kind: float((decide(predict(occlude(batch, kind)), decision) == y_true).mean()) for kind in OCCLUSIONS
+    }
