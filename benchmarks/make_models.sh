@@ -136,7 +136,8 @@ valence() {  # the cascade (smile -> polarity) against a single 3-class model on
 
 calibrate() {  # each shipped card's decision rule, chosen on val only (export writes cards without one)
   # smile: a threshold on P(smile) over SMILEsmileD val + GENKI-4K val through the full pipeline;
-  # valence: class weights on FaceHack val. Adopted only when 2-fold CV beats argmax (~1 min).
+  # valence: class weights on FaceHack val. Adopted only when 2-fold CV beats argmax on the objective
+  # and expects no lower accuracy on any dataset (~1 min).
   $G calibrate smile --data $D/smilesmiled --pipeline-data $D/genki4k --objective balanced_accuracy \
     --out benchmarks/results/calibration.json --write
   $G calibrate valence --data $D/facehack --objective macro_f1 --out benchmarks/results/calibration.json --write
