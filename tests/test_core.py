@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -29,6 +30,25 @@ def test_import_grinlab_does_not_import_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_imports_make_no_network_connection():
+    """albumentations looks for a newer release on PyPI when imported; the lab switches that off
+    (offline it only warns, but grinlab must not try). Any connect() during the imports fails."""
+    code = (
+        "import os, socket;"
+        "os.environ.pop('NO_ALBUMENTATIONS_UPDATE', None);"
+        "calls = [];"
+        "socket.socket.connect = lambda self, addr: calls.append(addr);"
+        "socket.create_connection = lambda addr, *a, **k: calls.append(addr);"
+        "import grinlab, grinlab.train.augment, grinlab.train.trainer, grinlab.cli;"
+        "grinlab.cli.build_parser();"
+        "import time; time.sleep(0.5);"  # the version check runs in a thread
+        "print(calls)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NO_ALBUMENTATIONS_UPDATE"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
 def test_fit_crop_converts_channels_and_size(astronaut):

@@ -9,9 +9,14 @@ batch order or on whether the run was resumed.
 from __future__ import annotations
 
 import logging
+import os
 import random
 
-import albumentations as A
+# albumentations checks PyPI for a newer release when imported (a network call, and a warning
+# offline); grinlab works offline, so the check is off unless the user turned it on.
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+import albumentations as A  # noqa: E402
 import cv2
 import numpy as np
 
