@@ -2,7 +2,7 @@
 # Rebuilds every shipped model from ../shared/data on this project's 2-core CPU machine, exports
 # them into src/grinlab/models/ and measures them (benchmarks/results/shipped_models.*).
 #
-#   bash benchmarks/make_models.sh            # all: emotion7, the distilled emotion7 and smile / polarity / valence
+#   bash benchmarks/make_models.sh            # all: emotion7, the teacher views, the distilled emotion7, emotion8 and smile / polarity / valence
 #   bash benchmarks/make_models.sh smile      # one step (its inputs must exist)
 #   bash benchmarks/make_models.sh emotion7_kd2 emotion7_kd_long ensemble   # comparison runs behind the README's ensemble figure
 #
@@ -38,12 +38,12 @@ emotion7() {  # the FER2013 net: distillation teacher of the shipped emotion7, s
   $G export $W/emotion7 --out $W/emotion7.onnx --name emotion7_float --force
 }
 
-emotion7_kd() {  # shipped emotion7: the same net and recipe, distilled from the emotion7 run above
-  # (born-again distillation; the teacher sees each crop and its mirror image)
+emotion7_kd() {  # comparison (the emotion7 shipped before the GPU teachers): the same net and recipe,
+  # distilled from the emotion7 run above (born-again; the teacher sees each crop and its mirror image)
   $G train "${E7[@]}" --teacher $W/emotion7.onnx --distill-weight 0.7 --distill-temperature 4 \
     --out $W/emotion7_kd --force
   $G export $W/emotion7_kd --out $W/emotion7_kd.onnx --name emotion7_kd_float --force
-  $G export $W/emotion7_kd --out $M/emotion7.onnx --name emotion7 --int8 --force
+  $G export $W/emotion7_kd --out $W/emotion7_kd_int8.onnx --name emotion7_kd --int8 --force
 }
 
 emotion7_kd2() {  # comparison only (not a default step, ~38 min): a second generation, taught by both nets
@@ -63,16 +63,16 @@ emotion7_kd_long() {  # comparison only (~52 min): a second generation taught by
 # Distillation teachers trained on a GPU (not shipped, not committed; see ../shared/models/README.md)
 TEACHERS=(--teacher $S/models/fer_teacher_vgg_paper.onnx --teacher $S/models/fer_teacher_resnet18.onnx)
 
-fer_views() {  # the two teachers' probabilities on 12 stored strong views of every FER2013 Training crop
+fer_views() {  # the two teachers' probabilities on 7 stored strong views of every FER2013 Training crop
   # (fast distillation: the teachers run once, ~4-6 min per view here, instead of every epoch)
-  $G teacher-views --data $D/fer2013/fer2013.csv.xz --task emotion7 "${TEACHERS[@]}" --views 12 \
+  $G teacher-views --data $D/fer2013/fer2013.csv.xz --task emotion7 "${TEACHERS[@]}" --views 7 \
     --augment strong --out $W/fer_views --resume
 }
 
 emotion7_views() {  # shipped emotion7: ResNet-tiny distilled from the stored teacher views
   # The student sees one stored view per crop and epoch (no augmentation on top, so the stored
   # target is the teachers' answer on exactly what the student sees); 0.9 KL at T=1 + 0.1 CE.
-  $G train "${E7[@]}" --epochs 40 --augment none --teacher-views $W/fer_views --distill-weight 0.9 \
+  $G train "${E7[@]}" --augment none --teacher-views $W/fer_views --distill-weight 0.9 \
     --distill-temperature 1 --out $W/emotion7_views --force
   $G export $W/emotion7_views --out $W/emotion7_views.onnx --name emotion7_views_float --force
   $G export $W/emotion7_views --out $M/emotion7.onnx --name emotion7 --int8 --force
@@ -143,13 +143,16 @@ calibrate() {  # each shipped card's decision rule, chosen on val only (export w
   $G calibrate valence --data $D/facehack --objective macro_f1 --out benchmarks/results/calibration.json --write
 }
 
-measure() {  # the shipped models, then the float and comparison models beside them
-  local optional=()  # from the comparison-only steps, when they were run
-  [ -f $W/emotion7_kd_long_int8.onnx ] && optional+=($W/emotion7_kd_long_int8.onnx)
-  .venv/bin/python benchmarks/shipped_models.py --also $W/emotion7_kd.onnx $W/emotion7.onnx "${optional[@]}" \
-    $W/smile.onnx $W/valence.onnx $W/valence_two_networks.json $W/valence3.onnx $W/valence3_balanced.onnx
+measure() {  # the shipped models, then the float and comparison models beside them (those built here)
+  local also=()
+  for f in emotion7_views.onnx emotion8.onnx emotion7_kd.onnx emotion7_kd_int8.onnx emotion7.onnx \
+      emotion7_kd_long_int8.onnx smile.onnx valence.onnx valence_two_networks.json valence3.onnx \
+      valence3_balanced.onnx; do
+    [ -f $W/$f ] && also+=($W/$f)
+  done
+  .venv/bin/python benchmarks/shipped_models.py --also "${also[@]}"
 }
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(emotion7 emotion7_kd smile smile_gate polarity valence calibrate measure)
+[ ${#steps[@]} -gt 0 ] || steps=(emotion7 fer_views emotion7_views emotion8 smile smile_gate polarity valence calibrate measure)
 for step in "${steps[@]}"; do "$step"; done
