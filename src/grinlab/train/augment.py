@@ -15,17 +15,35 @@ import cv2
 import numpy as np
 
 from ..errors import GrinlabError
+from .augment_presets import (
+    AFFINE_P,
+    BLUR_KSIZE,
+    BLUR_SIGMA,
+    BRIGHTNESS_CONTRAST_P,
+    ERASE_HOLES,
+    ERASE_SIDE,
+    FLIP_P,
+    NOISE_STD,
+    PRESET_RANGES,
+    PRESETS,
+    SCAR_BAR_LENGTH,
+    SCAR_BRIGHT,
+    SCAR_DARK,
+    SCAR_MAX,
+    SCAR_THICKNESS,
+    PresetRanges,
+)
 
 log = logging.getLogger(__name__)
 
-PRESETS = ("none", "light", "standard", "scar", "strong")
+__all__ = ["PRESETS", "Augmenter", "Scar", "build_transforms"]
 
 
 class Scar(A.ImageOnlyTransform):
     """Occlusion "scars": a few thin dark or bright rectangles/lines drawn across the face, as the
     FER2013 PyTorch project did, so the network cannot lean on one small region (mouth, eyes)."""
 
-    def __init__(self, max_scars: int = 3, max_thickness: float = 0.08, p: float = 0.5):
+    def __init__(self, max_scars: int = SCAR_MAX, max_thickness: float = SCAR_THICKNESS[1], p: float = 0.5):
         super().__init__(p=p)
         self.max_scars = max_scars
         self.max_thickness = max_thickness
@@ -35,14 +53,14 @@ class Scar(A.ImageOnlyTransform):
         rnd = self.py_random
         scars = []
         for _ in range(rnd.randint(1, self.max_scars)):
-            value = rnd.randint(0, 40) if rnd.random() < 0.5 else rnd.randint(215, 255)
-            thickness = max(1, int(round(rnd.uniform(0.02, self.max_thickness) * min(h, w))))
+            value = rnd.randint(*SCAR_DARK) if rnd.random() < 0.5 else rnd.randint(*SCAR_BRIGHT)
+            thickness = max(1, int(round(rnd.uniform(SCAR_THICKNESS[0], self.max_thickness) * min(h, w))))
             if rnd.random() < 0.5:  # a line at any angle
                 p1 = (rnd.randint(0, w - 1), rnd.randint(0, h - 1))
                 p2 = (rnd.randint(0, w - 1), rnd.randint(0, h - 1))
                 scars.append(("line", p1, p2, thickness, value))
             else:  # a thin axis-aligned bar, horizontal or vertical
-                length = rnd.uniform(0.3, 0.9)
+                length = rnd.uniform(*SCAR_BAR_LENGTH)
                 if rnd.random() < 0.5:
                     x0, y0 = rnd.randint(0, int(w * (1 - length))), rnd.randint(0, h - thickness)
                     p1, p2 = (x0, y0), (x0 + int(w * length), y0 + thickness - 1)
@@ -66,44 +84,49 @@ class Scar(A.ImageOnlyTransform):
         return ("max_scars", "max_thickness")
 
 
-def _light(shift: float = 0.06, scale: float = 0.08, rotate: float = 10, bc: float = 0.2) -> list:
+def _light(r: PresetRanges) -> list:
     return [
-        A.HorizontalFlip(p=0.5),
+        A.HorizontalFlip(p=FLIP_P),
         A.Affine(
-            translate_percent=(-shift, shift),
-            scale=(1 - scale, 1 + scale),
-            rotate=(-rotate, rotate),
+            translate_percent=(-r.shift, r.shift),
+            scale=(1 - r.scale, 1 + r.scale),
+            rotate=(-r.rotate, r.rotate),
             border_mode=cv2.BORDER_REFLECT_101,
-            p=0.7,
+            p=AFFINE_P,
         ),
-        A.RandomBrightnessContrast(brightness_limit=bc, contrast_limit=bc, p=0.5),
+        A.RandomBrightnessContrast(
+            brightness_limit=r.brightness_contrast,
+            contrast_limit=r.brightness_contrast,
+            p=BRIGHTNESS_CONTRAST_P,
+        ),
     ]
 
 
-def _erasing(p: float = 0.5) -> A.BasicTransform:
-    return A.CoarseDropout(
-        num_holes_range=(1, 2), hole_height_range=(0.1, 0.3), hole_width_range=(0.1, 0.3), p=p
-    )
-
-
 def build_transforms(preset: str) -> list:
-    """The albumentations transform list of ``preset`` (empty for ``none``)."""
-    if preset == "none":
+    """The albumentations transform list of ``preset`` (empty for ``none``), in the order
+    ``augment_presets`` lists the ops: flip, affine, brightness/contrast, blur or noise, erasing, scars."""
+    if preset not in PRESET_RANGES:
+        raise GrinlabError(f"unknown augmentation preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    r = PRESET_RANGES[preset]
+    if r is None:
         return []
-    if preset == "light":
-        return _light()
-    if preset == "standard":
-        return [*_light(), _erasing()]
-    if preset == "scar":
-        return [*_light(), Scar(p=0.5)]
-    if preset == "strong":
-        return [
-            *_light(shift=0.1, scale=0.15, rotate=20, bc=0.35),
-            A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.GaussNoise(std_range=(0.02, 0.08))], p=0.3),
-            _erasing(p=0.5),
-            Scar(p=0.3),
-        ]
-    raise GrinlabError(f"unknown augmentation preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    out = _light(r)
+    if r.blur_noise_p:
+        blur = A.GaussianBlur(blur_limit=BLUR_KSIZE, sigma_limit=BLUR_SIGMA)
+        noise = A.GaussNoise(std_range=NOISE_STD)
+        out.append(A.OneOf([blur, noise], p=r.blur_noise_p))
+    if r.erase_p:
+        out.append(
+            A.CoarseDropout(
+                num_holes_range=ERASE_HOLES,
+                hole_height_range=ERASE_SIDE,
+                hole_width_range=ERASE_SIDE,
+                p=r.erase_p,
+            )
+        )
+    if r.scar_p:
+        out.append(Scar(p=r.scar_p))
+    return out
 
 
 class Augmenter:
