@@ -4,6 +4,9 @@ ranges, exact resume and accuracy comparable to the albumentations path."""
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import cv2
 import numpy as np
 import pytest
@@ -286,3 +289,24 @@ def test_device_path_learns_as_well_as_the_albumentations_path(smilesmiled_dir, 
         acc[on] = max(h["val_acc"] for h in history)
     assert min(acc.values()) > 0.75, acc  # the chance level is 0.5
     assert abs(acc["cpu"] - acc["device"]) < 0.06, acc
+
+
+def test_cli_augment_on_is_recorded_and_checked(smilesmiled_dir, tmp_path, capsys, monkeypatch):
+    from grinlab.cli import main
+
+    monkeypatch.setenv("GRINLAB_NO_PROGRESS", "1")
+    data = tmp_path / "smiles"
+    for label, folder in (("no_smile", "negatives/negatives7"), ("smile", "positives/positives7")):
+        (data / label).mkdir(parents=True)
+        for f in sorted((smilesmiled_dir / "SMILEs" / folder).glob("*.jpg"))[:40]:
+            shutil.copy(f, data / label / f.name)
+    base = ["train", "--data", str(data), "--task", "smile", "--model", "simple_cnn", "--epochs", "1"]
+    base += ["--max-train-batches", "2", "--no-eval"]
+    assert main([*base, "--out", str(tmp_path / "bad"), "--augment-on", "gpu"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "augment-on must be one of auto, cpu, device" in err[0]
+    run = tmp_path / "run"
+    assert main([*base, "--out", str(run), "--augment-on", "device"]) == 0
+    info = json.loads((run / "config.json").read_text())
+    assert info["config"]["augment_on"] == "device" and "--augment-on device" in info["command"]
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["augment_on"] == "device"
