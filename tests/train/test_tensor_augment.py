@@ -109,7 +109,7 @@ def test_hash_draws_are_uniform_and_independent():
     assert abs(float(torch.corrcoef(torch.stack([a, b]))[0, 1])) < 0.03
     counts = torch.bincount(d.randint(1, 3).long(), minlength=4)[1:]
     assert (counts.float() / len(keys) - 1 / 3).abs().max() < 0.02
-    z = ta._Draws(keys[:64]).normal((48, 48))
+    z = ta._Draws(keys[:64]).normal((48, 48))(torch.arange(64))
     assert abs(float(z.mean())) < 0.02 and abs(float(z.std()) - 1) < 0.02
 
 
@@ -260,7 +260,9 @@ def test_device_loader_batches(splits):
 
 
 def test_interrupt_then_resume_on_device_path_gives_identical_weights(splits, tmp_path, monkeypatch):
-    cfg = quick_config(augment="strong", augment_on="device", scheduler="cosine", label_smoothing=0.1)
+    cfg = quick_config(
+        augment="strong", augment_on="device", scheduler="cosine", label_smoothing=0.1, max_train_batches=4
+    )
     Trainer(cfg, tmp_path / "full").fit(*splits)
     run = tmp_path / "split"
     with monkeypatch.context() as m:

@@ -72,42 +72,67 @@ def sample_keys(seed: int, epoch: int, index: torch.Tensor) -> torch.Tensor:
     return _hash2(index.to(torch.int64) & M32, base)
 
 
+def _unit(bits: torch.Tensor) -> torch.Tensor:
+    return (bits >> 8).to(torch.float32) * 2.0**-24  # [0, 1), exact in float32
+
+
 class _Draws:
     """Uniform/normal draws for a batch: draw number n of sample i hashes (key_i, n[, element]).
-    Every op draws all its numbers whether it fires or not, so a draw's number is fixed by the code
-    order alone."""
+    Every op takes all its draw numbers whether it fires or not, so a draw's number is fixed by the
+    code order alone."""
 
     def __init__(self, keys: torch.Tensor):
         self.keys = keys
         self.stream = 0
 
-    def _bits(self, shape: tuple[int, ...] = ()) -> torch.Tensor:
-        self.stream += 1
-        word = torch.tensor(self.stream << 24, dtype=torch.int64, device=self.keys.device)
-        keys = self.keys
-        if shape:
-            n = math.prod(shape)
-            word = word + torch.arange(n, dtype=torch.int64, device=keys.device)
-            return _hash2(keys[:, None], word[None]).view(-1, *shape)
-        return _hash2(keys, word)
+    def _bits(self, keys: torch.Tensor, stream: int, shape: tuple[int, ...] = ()) -> torch.Tensor:
+        bits = _hash2(keys, stream)  # stream is a python int: no host-to-device copy per draw
+        if shape:  # per-element draws (noise): one mix each, they are the costly part on CPU
+            elements = torch.arange(math.prod(shape), dtype=torch.int64, device=keys.device)
+            return _mix((bits[:, None] + elements[None]) & M32).view(-1, *shape)
+        return bits
 
-    def uniform(self, lo=0.0, hi=1.0, shape: tuple[int, ...] = ()) -> torch.Tensor:
-        u = (self._bits(shape) >> 8).to(torch.float32) * 2.0**-24  # [0, 1), exact in float32
-        return lo + (hi - lo) * u
+    def _next(self) -> int:
+        self.stream += 1
+        return self.stream
+
+    def uniform(self, lo=0.0, hi=1.0) -> torch.Tensor:
+        """One float per sample, uniform in [lo, hi)."""
+        return lo + (hi - lo) * _unit(self._bits(self.keys, self._next()))
 
     def randint(self, lo, hi) -> torch.Tensor:
         """Integers in [lo, hi] inclusive (bounds may be per-sample tensors), as float32."""
         u = self.uniform()
         return torch.minimum(torch.floor(lo + u * (hi - lo + 1)), torch.as_tensor(hi, dtype=u.dtype))
 
-    def normal(self, shape: tuple[int, ...]) -> torch.Tensor:
-        u1 = ((self._bits(shape) >> 8) + 1).to(torch.float32) * 2.0**-24  # (0, 1]: log is finite
-        u2 = self.uniform(shape=shape)
-        return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)
+    def normal(self, shape: tuple[int, ...]):
+        """Takes its draw numbers now; returns ``draw(rows)``: standard normals of ``shape`` for
+        the samples at ``rows`` only (per-pixel noise is costly, and only some samples need it)."""
+        stream = self._next()
+
+        def draw(rows: torch.Tensor) -> torch.Tensor:
+            # Box-Muller on the two 16-bit halves of one hash: tails to 4.7 sigma, plenty for noise
+            bits = self._bits(self.keys[rows], stream, shape)
+            u1 = 1.0 - (bits >> 16).to(torch.float32) * 2.0**-16  # (0, 1]: the log is finite
+            u2 = (bits & 0xFFFF).to(torch.float32) * 2.0**-16
+            return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)
+
+        return draw
 
 
 def _where(mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.where(mask.view(-1, *([1] * (a.ndim - 1))), a, b)
+
+
+def _apply_to(mask: torch.Tensor, x: torch.Tensor, fn) -> torch.Tensor:
+    """``x`` with its samples where ``mask`` is set replaced by ``fn(rows)`` (their positions): the
+    costly pixel work runs only for samples whose op fires, at one host sync per op."""
+    rows = torch.nonzero(mask).squeeze(1)
+    if rows.numel() == 0:
+        return x
+    out = x.clone()
+    out[rows] = fn(rows).to(x.dtype)
+    return out
 
 
 def _flip(x: torch.Tensor, d: _Draws) -> torch.Tensor:
@@ -145,7 +170,7 @@ def _affine(x: torch.Tensor, d: _Draws, r: PresetRanges) -> torch.Tensor:
     sx = d.uniform(1 - r.scale, 1 + r.scale)
     sy = d.uniform(1 - r.scale, 1 + r.scale)
     degrees = d.uniform(-r.rotate, r.rotate)
-    return _where(fire, affine_warp(x, tx, ty, sx, sy, degrees), x)
+    return _apply_to(fire, x, lambda r: affine_warp(x[r], tx[r], ty[r], sx[r], sy[r], degrees[r]))
 
 
 def _brightness_contrast(x: torch.Tensor, d: _Draws, r: PresetRanges) -> torch.Tensor:
@@ -157,24 +182,31 @@ def _brightness_contrast(x: torch.Tensor, d: _Draws, r: PresetRanges) -> torch.T
     return _where(fire, out, x)
 
 
-def _blur_or_noise(x: torch.Tensor, d: _Draws, p: float) -> torch.Tensor:
-    """One of: Gaussian blur (kernel 3 or 5 -- albumentations rounds an even size up -- reflect-101
-    border) or per-pixel Gaussian noise."""
+def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, size5: torch.Tensor) -> torch.Tensor:
+    """Per-sample separable Gaussian blur of float (B, C, H, W), kernel 5 or 3 taps, border
+    reflect-101 (OpenCV's default, which albumentations uses)."""
     b, c, h, w = x.shape
-    fire = d.uniform() < p
-    blur = d.uniform() < 0.5
-    size5 = d.randint(*BLUR_KSIZE) > 3
-    sigma = d.uniform(*BLUR_SIGMA)
-    std = d.uniform(*NOISE_STD) * 255.0
     taps = torch.arange(-2, 3, dtype=x.dtype, device=x.device)
     kernel = torch.exp(-0.5 * (taps[None] / sigma[:, None]) ** 2)
     kernel = kernel * ((taps.abs() < 2)[None] | size5[:, None])
     kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(c, 0)  # (B*C, 5)
     flat = F.pad(x.reshape(1, b * c, h, w), (2, 2, 2, 2), mode="reflect")
     flat = F.conv2d(flat, kernel.view(b * c, 1, 1, 5), groups=b * c)
-    blurred = F.conv2d(flat, kernel.view(b * c, 1, 5, 1), groups=b * c).view(b, c, h, w)
-    noisy = (x + std.view(-1, 1, 1, 1) * d.normal((c, h, w))).clamp(0, 255)
-    return _where(fire & blur, blurred, _where(fire & ~blur, noisy, x))
+    return F.conv2d(flat, kernel.view(b * c, 1, 5, 1), groups=b * c).view(b, c, h, w)
+
+
+def _blur_or_noise(x: torch.Tensor, d: _Draws, p: float) -> torch.Tensor:
+    """One of: Gaussian blur (kernel 3 or 5: albumentations rounds an even size up) or per-pixel
+    Gaussian noise."""
+    _, c, h, w = x.shape
+    fire = d.uniform() < p
+    blur = d.uniform() < 0.5
+    size5 = d.randint(*BLUR_KSIZE) > 3
+    sigma = d.uniform(*BLUR_SIGMA)
+    std = d.uniform(*NOISE_STD) * 255.0
+    noise = d.normal((c, h, w))
+    x = _apply_to(fire & blur, x, lambda r: gaussian_blur(x[r], sigma[r], size5[r]))
+    return _apply_to(fire & ~blur, x, lambda r: (x[r] + std[r].view(-1, 1, 1, 1) * noise(r)).clamp(0, 255))
 
 
 def _erase(x: torch.Tensor, d: _Draws, p: float) -> torch.Tensor:
@@ -196,43 +228,50 @@ def _erase(x: torch.Tensor, d: _Draws, p: float) -> torch.Tensor:
     return x.masked_fill(mask[:, None], 0.0)
 
 
+def _scar_cover(p: dict, h: int, w: int) -> torch.Tensor:
+    """(B, 1, H, W) coverage in [0, 1] of one scar per sample, from its parameters ``p``."""
+    ys = torch.arange(h, device=p["x1"].device, dtype=torch.float32).view(1, h, 1)
+    xs = torch.arange(w, device=p["x1"].device, dtype=torch.float32).view(1, 1, w)
+    p = {k: v.view(-1, 1, 1) for k, v in p.items()}
+    # a line between two pixels, anti-aliased: coverage falls off over the last pixel of its width
+    vx, vy = p["x2"] - p["x1"], p["y2"] - p["y1"]
+    t = ((xs - p["x1"]) * vx + (ys - p["y1"]) * vy) / (vx * vx + vy * vy).clamp(min=1e-6)
+    t = t.clamp(0, 1)
+    dist = torch.hypot(xs - p["x1"] - t * vx, ys - p["y1"] - t * vy)
+    on_line = (p["thick"] / 2 + 0.5 - dist).clamp(0, 1)
+    # or a filled axis-aligned bar (both corners inclusive, as cv2.rectangle)
+    on_bar = (xs >= p["bx0"]) & (xs <= p["bx1"]) & (ys >= p["by0"]) & (ys <= p["by1"])
+    return torch.where(p["line"], on_line, on_bar.float())[:, None]
+
+
 def _scars(x: torch.Tensor, d: _Draws, p: float) -> torch.Tensor:
-    """augment.Scar: 1..SCAR_MAX dark or bright thin lines (anti-aliased, any angle) or axis bars."""
-    b, _, h, w = x.shape
+    """augment.Scar: 1..SCAR_MAX dark or bright thin lines (any angle) or bars (horizontal or vertical)."""
+    _, _, h, w = x.shape
     fire = d.uniform() < p
     count = d.randint(1, SCAR_MAX)
-    ys = torch.arange(h, device=x.device, dtype=x.dtype).view(1, h, 1)
-    xs = torch.arange(w, device=x.device, dtype=x.dtype).view(1, 1, w)
-
-    def col(t: torch.Tensor) -> torch.Tensor:
-        return t.view(-1, 1, 1)
-
     for k in range(SCAR_MAX):
         dark = d.uniform() < 0.5
         value = torch.where(dark, d.randint(*SCAR_DARK), d.randint(*SCAR_BRIGHT))
         thick = torch.clamp(torch.round(d.uniform(*SCAR_THICKNESS) * min(h, w)), min=1)
         line = d.uniform() < 0.5
-        # a line between two random pixels: coverage from the distance to the segment
         x1, y1, x2, y2 = d.randint(0, w - 1), d.randint(0, h - 1), d.randint(0, w - 1), d.randint(0, h - 1)
-        vx, vy = col(x2 - x1), col(y2 - y1)
-        t = ((xs - col(x1)) * vx + (ys - col(y1)) * vy) / (vx * vx + vy * vy).clamp(min=1e-6)
-        t = t.clamp(0, 1)
-        dist = torch.hypot(xs - col(x1) - t * vx, ys - col(y1) - t * vy)
-        on_line = (col(thick) / 2 + 0.5 - dist).clamp(0, 1)
-        # or a bar: length a fraction of the side, thickness across, horizontal or vertical
         length = d.uniform(*SCAR_BAR_LENGTH)
         horizontal = d.uniform() < 0.5
-        hx0 = d.randint(0, torch.trunc(w * (1 - length)))
-        hy0 = d.randint(0, h - thick)
-        vx0 = d.randint(0, w - thick)
-        vy0 = d.randint(0, torch.trunc(h * (1 - length)))
-        bx0, by0 = torch.where(horizontal, hx0, vx0), torch.where(horizontal, hy0, vy0)
-        bx1 = torch.where(horizontal, hx0 + torch.trunc(w * length), vx0 + thick - 1)
-        by1 = torch.where(horizontal, hy0 + thick - 1, vy0 + torch.trunc(h * length))
-        on_bar = (xs >= col(bx0)) & (xs <= col(bx1)) & (ys >= col(by0)) & (ys <= col(by1))
-        cover = torch.where(col(line), on_line, on_bar.to(x.dtype)) * col(fire & (k < count)).to(x.dtype)
-        cover = cover[:, None]
-        x = x * (1 - cover) + value.view(-1, 1, 1, 1) * cover
+        hx0, hy0 = d.randint(0, torch.trunc(w * (1 - length))), d.randint(0, h - thick)
+        vx0, vy0 = d.randint(0, w - thick), d.randint(0, torch.trunc(h * (1 - length)))
+        params = {
+            "thick": thick, "line": line, "x1": x1, "y1": y1, "x2": x2, "y2": y2,
+            "bx0": torch.where(horizontal, hx0, vx0),
+            "by0": torch.where(horizontal, hy0, vy0),
+            "bx1": torch.where(horizontal, hx0 + torch.trunc(w * length), vx0 + thick - 1),
+            "by1": torch.where(horizontal, hy0 + thick - 1, vy0 + torch.trunc(h * length)),
+        }  # fmt: skip
+
+        def draw(rows, params=params, value=value, x=x):
+            cover = _scar_cover({name: v[rows] for name, v in params.items()}, h, w)
+            return x[rows] * (1 - cover) + value[rows].view(-1, 1, 1, 1) * cover
+
+        x = _apply_to(fire & (k < count), x, draw)
     return x
 
 
