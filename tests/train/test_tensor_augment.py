@@ -5,7 +5,11 @@ ranges, exact resume and accuracy comparable to the albumentations path."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -312,3 +316,39 @@ def test_cli_augment_on_is_recorded_and_checked(smilesmiled_dir, tmp_path, capsy
     info = json.loads((run / "config.json").read_text())
     assert info["config"]["augment_on"] == "device" and "--augment-on device" in info["command"]
     assert load_checkpoint(run / "checkpoints" / "last.pt")["augment_on"] == "device"
+
+
+NO_ALBUMENTATIONS = """
+import sys
+class Block:  # as if albumentations were not installed (the GPU machines here lack it)
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "albumentations":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, Block())
+from pathlib import Path
+from test_trainer import smile_dataset
+from grinlab.errors import GrinlabError
+from grinlab.train.config import TrainConfig
+from grinlab.train.trainer import Trainer
+train, val = smile_dataset(Path(sys.argv[1]), 40).split_by(0.25, seed=0)
+cfg = TrainConfig(model="simple_cnn", task="smile", epochs=1, augment="strong", augment_on="device", evaluate=False)
+Trainer(cfg, Path(sys.argv[2]) / "device").fit(train, val)
+try:
+    Trainer(cfg.replace(augment_on="cpu"), Path(sys.argv[2]) / "cpu").fit(train, val)
+except GrinlabError as exc:
+    print(exc)
+print("albumentations imported:", "albumentations" in sys.modules)
+"""
+
+
+def test_device_path_needs_no_albumentations(smilesmiled_dir, tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "GRINLAB_NO_PROGRESS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-c", NO_ALBUMENTATIONS, str(smilesmiled_dir), str(tmp_path)],
+        capture_output=True, text=True, env=env, cwd=Path(__file__).parent, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.strip().splitlines()
+    assert "needs albumentations" in lines[0] and "--augment-on device" in lines[0]
+    assert lines[-1] == "albumentations imported: False"
+    assert (tmp_path / "device" / "checkpoints" / "last.pt").is_file()

@@ -4,13 +4,16 @@ Every preset takes a uint8 (H, W) or (H, W, C) crop and returns one of the same 
 ``Augmenter(preset, seed)(image, key)`` is deterministic in (seed, key): the trainer passes
 (epoch, sample index) as the key, so an epoch's augmentations do not depend on worker count,
 batch order or on whether the run was resumed.
+
+albumentations is imported on first use, not with this module: GPU-resident training
+(``--augment-on device``, grinlab.train.tensor_augment) runs where it is not installed.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 
-import albumentations as A
 import cv2
 import numpy as np
 
@@ -36,55 +39,77 @@ from .augment_presets import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PRESETS", "Augmenter", "Scar", "build_transforms"]
+__all__ = ["PRESETS", "Augmenter", "build_transforms", "scar_transform_class"]
 
 
-class Scar(A.ImageOnlyTransform):
-    """Occlusion "scars": a few thin dark or bright rectangles/lines drawn across the face, as the
-    FER2013 PyTorch project did, so the network cannot lean on one small region (mouth, eyes)."""
+def _albumentations():
+    try:
+        import albumentations
+    except ModuleNotFoundError as exc:
+        if exc.name != "albumentations":
+            raise
+        raise GrinlabError(
+            "augmenting on CPU loader workers needs albumentations (pip install 'grinlab[train]'); "
+            "or augment on the training device with --augment-on device"
+        ) from None
+    return albumentations
 
-    def __init__(self, max_scars: int = SCAR_MAX, max_thickness: float = SCAR_THICKNESS[1], p: float = 0.5):
-        super().__init__(p=p)
-        self.max_scars = max_scars
-        self.max_thickness = max_thickness
 
-    def get_params_dependent_on_data(self, params: dict, data: dict) -> dict:
-        h, w = params["shape"][:2]
-        rnd = self.py_random
-        scars = []
-        for _ in range(rnd.randint(1, self.max_scars)):
-            value = rnd.randint(*SCAR_DARK) if rnd.random() < 0.5 else rnd.randint(*SCAR_BRIGHT)
-            thickness = max(1, int(round(rnd.uniform(SCAR_THICKNESS[0], self.max_thickness) * min(h, w))))
-            if rnd.random() < 0.5:  # a line at any angle
-                p1 = (rnd.randint(0, w - 1), rnd.randint(0, h - 1))
-                p2 = (rnd.randint(0, w - 1), rnd.randint(0, h - 1))
-                scars.append(("line", p1, p2, thickness, value))
-            else:  # a thin axis-aligned bar, horizontal or vertical
-                length = rnd.uniform(*SCAR_BAR_LENGTH)
-                if rnd.random() < 0.5:
-                    x0, y0 = rnd.randint(0, int(w * (1 - length))), rnd.randint(0, h - thickness)
-                    p1, p2 = (x0, y0), (x0 + int(w * length), y0 + thickness - 1)
+@functools.cache
+def scar_transform_class() -> type:
+    """The ``Scar`` albumentations transform (a class made on first use, with albumentations)."""
+    A = _albumentations()
+
+    class Scar(A.ImageOnlyTransform):
+        """Occlusion "scars": a few thin dark or bright rectangles/lines drawn across the face, as the
+        FER2013 PyTorch project did, so the network cannot lean on one small region (mouth, eyes)."""
+
+        def __init__(
+            self, max_scars: int = SCAR_MAX, max_thickness: float = SCAR_THICKNESS[1], p: float = 0.5
+        ):
+            super().__init__(p=p)
+            self.max_scars = max_scars
+            self.max_thickness = max_thickness
+
+        def get_params_dependent_on_data(self, params: dict, data: dict) -> dict:
+            h, w = params["shape"][:2]
+            rnd = self.py_random
+            scars = []
+            for _ in range(rnd.randint(1, self.max_scars)):
+                value = rnd.randint(*SCAR_DARK) if rnd.random() < 0.5 else rnd.randint(*SCAR_BRIGHT)
+                thickness = max(1, int(round(rnd.uniform(SCAR_THICKNESS[0], self.max_thickness) * min(h, w))))
+                if rnd.random() < 0.5:  # a line at any angle
+                    p1 = (rnd.randint(0, w - 1), rnd.randint(0, h - 1))
+                    p2 = (rnd.randint(0, w - 1), rnd.randint(0, h - 1))
+                    scars.append(("line", p1, p2, thickness, value))
+                else:  # a thin axis-aligned bar, horizontal or vertical
+                    length = rnd.uniform(*SCAR_BAR_LENGTH)
+                    if rnd.random() < 0.5:
+                        x0, y0 = rnd.randint(0, int(w * (1 - length))), rnd.randint(0, h - thickness)
+                        p1, p2 = (x0, y0), (x0 + int(w * length), y0 + thickness - 1)
+                    else:
+                        x0, y0 = rnd.randint(0, w - thickness), rnd.randint(0, int(h * (1 - length)))
+                        p1, p2 = (x0, y0), (x0 + thickness - 1, y0 + int(h * length))
+                    scars.append(("rect", p1, p2, thickness, value))
+            return {"scars": scars}
+
+        def apply(self, img: np.ndarray, scars=(), **params) -> np.ndarray:
+            out = img.copy()
+            for kind, p1, p2, thickness, value in scars:
+                colour = (value,) * (out.shape[2] if out.ndim == 3 else 1)
+                if kind == "line":
+                    cv2.line(out, p1, p2, colour, thickness, lineType=cv2.LINE_AA)
                 else:
-                    x0, y0 = rnd.randint(0, w - thickness), rnd.randint(0, int(h * (1 - length)))
-                    p1, p2 = (x0, y0), (x0 + thickness - 1, y0 + int(h * length))
-                scars.append(("rect", p1, p2, thickness, value))
-        return {"scars": scars}
+                    cv2.rectangle(out, p1, p2, colour, -1)
+            return out
 
-    def apply(self, img: np.ndarray, scars=(), **params) -> np.ndarray:
-        out = img.copy()
-        for kind, p1, p2, thickness, value in scars:
-            colour = (value,) * (out.shape[2] if out.ndim == 3 else 1)
-            if kind == "line":
-                cv2.line(out, p1, p2, colour, thickness, lineType=cv2.LINE_AA)
-            else:
-                cv2.rectangle(out, p1, p2, colour, -1)
-        return out
+        def get_transform_init_args_names(self) -> tuple[str, ...]:
+            return ("max_scars", "max_thickness")
 
-    def get_transform_init_args_names(self) -> tuple[str, ...]:
-        return ("max_scars", "max_thickness")
+    return Scar
 
 
-def _light(r: PresetRanges) -> list:
+def _light(A, r: PresetRanges) -> list:
     return [
         A.HorizontalFlip(p=FLIP_P),
         A.Affine(
@@ -110,7 +135,8 @@ def build_transforms(preset: str) -> list:
     r = PRESET_RANGES[preset]
     if r is None:
         return []
-    out = _light(r)
+    A = _albumentations()
+    out = _light(A, r)
     if r.blur_noise_p:
         blur = A.GaussianBlur(blur_limit=BLUR_KSIZE, sigma_limit=BLUR_SIGMA)
         noise = A.GaussNoise(std_range=NOISE_STD)
@@ -125,7 +151,7 @@ def build_transforms(preset: str) -> list:
             )
         )
     if r.scar_p:
-        out.append(Scar(p=r.scar_p))
+        out.append(scar_transform_class()(p=r.scar_p))
     return out
 
 
@@ -134,9 +160,11 @@ class Augmenter:
     (seed, key), whatever was augmented before."""
 
     def __init__(self, preset: str = "light", seed: int = 0):
+        if preset not in PRESET_RANGES:
+            raise GrinlabError(f"unknown augmentation preset {preset!r}; choose one of {', '.join(PRESETS)}")
         self.preset = preset
         self.seed = int(seed)
-        self._compose = A.Compose(build_transforms(preset), seed=self.seed)
+        self._compose = None  # built on first use: the device path makes an Augmenter but never calls it
 
     def __call__(self, image: np.ndarray, key: tuple[int, ...] = ()) -> np.ndarray:
         if self.preset == "none":
@@ -147,6 +175,8 @@ class Augmenter:
             )
         # One derived seed per (seed, key): reseeding is cheap and makes every sample reproducible.
         derived = np.random.SeedSequence([self.seed, *(int(k) for k in key)]).generate_state(1)[0]
+        if self._compose is None:
+            self._compose = _albumentations().Compose(build_transforms(self.preset), seed=self.seed)
         self._compose.set_random_seed(int(derived))
         out = self._compose(image=image)["image"]
         if out.shape != image.shape:  # albumentations may add a channel axis to (H, W) input
