@@ -17,6 +17,7 @@ import pytest
 import torch
 from test_trainer import interrupt_at_epoch, quick_config, smile_dataset
 
+from grinlab.data.dataset import FaceDataset
 from grinlab.errors import GrinlabError
 from grinlab.preprocess import Preprocessing, normalize
 from grinlab.train import tensor_augment as ta
@@ -257,6 +258,13 @@ def test_device_loader_batches(splits):
     assert x.shape == (32, 1, 48, 48) and y.dtype == torch.int64
     assert torch.equal(y, torch.from_numpy(train.labels)[i])
     torch.testing.assert_close(x, TensorAugmenter("standard", 2)(torch.from_numpy(train.images)[i], i, 3))
+    # soft labels travel as float class distributions
+    d = splits[0]
+    soft = np.random.default_rng(0).dirichlet([1.0, 1.0], len(d)).astype(np.float32)
+    with_soft = FaceDataset(d.name, d.task, d.classes, d.images, d.labels, d.sources, soft_labels=soft)
+    soft_ds = FaceTorchDataset(with_soft, Preprocessing(), "light", soft_labels=True)
+    _, y, i = next(iter(DeviceLoader(soft_ds, 16, torch.Generator().manual_seed(0), torch.device("cpu"))))
+    assert y.dtype == torch.float32 and torch.equal(y, torch.from_numpy(soft)[i])
     # balanced sampling draws both classes about equally, with replacement
     balanced = DeviceLoader(train, 64, torch.Generator().manual_seed(0), torch.device("cpu"), balanced=True)
     labels = torch.cat([b[1] for b in balanced])
