@@ -102,8 +102,8 @@ class _Draws:
 
     def randint(self, lo, hi) -> torch.Tensor:
         """Integers in [lo, hi] inclusive (bounds may be per-sample tensors), as float32."""
-        u = self.uniform()
-        return torch.minimum(torch.floor(lo + u * (hi - lo + 1)), torch.as_tensor(hi, dtype=u.dtype))
+        v = torch.floor(lo + self.uniform() * (hi - lo + 1))  # u < 1, but float rounding may reach hi + 1
+        return torch.minimum(v, hi) if torch.is_tensor(hi) else v.clamp(max=hi)
 
     def normal(self, shape: tuple[int, ...]):
         """Takes its draw numbers now; returns ``draw(rows)``: standard normals of ``shape`` for
