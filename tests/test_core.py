@@ -41,8 +41,9 @@ def test_imports_make_no_network_connection():
         "calls = [];"
         "socket.socket.connect = lambda self, addr: calls.append(addr);"
         "socket.create_connection = lambda addr, *a, **k: calls.append(addr);"
-        "import grinlab, grinlab.train.augment, grinlab.train.trainer, grinlab.cli;"
+        "import grinlab, grinlab.train.augment, grinlab.train.trainer, grinlab.cli, numpy;"
         "grinlab.cli.build_parser();"
+        "grinlab.train.augment.Augmenter('light')(numpy.zeros((48, 48), numpy.uint8), (0, 0));"
         "import time; time.sleep(0.5);"  # the version check runs in a thread
         "print(calls)"
     )

@@ -33,6 +33,7 @@ _FIELDS = {
     "patience": "patience",
     "monitor": "monitor",
     "augment": "augment",
+    "augment_on": "augment_on",
     "val_fraction": "val_fraction",
     "seed": "seed",
     "init_from": "init_from",
@@ -102,6 +103,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--patience", type=int, help="early stopping after N epochs without improvement (0 = off)")
     g.add_argument("--monitor", help="val_loss (default) or val_acc: picks best.pt and drives early stopping")
     g.add_argument("--augment", help="augmentation preset: none, light (default), standard, scar or strong")
+    g.add_argument(
+        "--augment-on",
+        help="where to augment: auto (default: on the GPU when training on CUDA), cpu (albumentations in "
+        "the loader) or device (batched tensor ops beside the model)",
+    )
     g.add_argument(
         "--soft-labels", action="store_true", default=None, help="train on the dataset's soft labels (FER+)"
     )

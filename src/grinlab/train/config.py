@@ -14,6 +14,8 @@ SCHEDULERS = ("none", "cosine", "step", "plateau", "onecycle")
 CLASS_WEIGHTS = ("none", "balanced")
 MONITORS = ("val_loss", "val_acc")
 DEVICES = ("auto", "cpu", "cuda")
+# auto: augment on the device (grinlab.train.device_data) when training on CUDA, else on CPU workers
+AUGMENT_ON = ("auto", "cpu", "device")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class TrainConfig:
     patience: int = 0  # early stopping after this many epochs without improvement; 0 = off
     monitor: str = "val_loss"
     augment: str = "light"
+    augment_on: str = "auto"
     preprocessing: Preprocessing | None = None
     init_from: str | None = None  # checkpoint whose backbone weights start the model (transfer)
     freeze: str = "none"  # transfer: none, all_but_last (the FaceHack recipe) or backbone (head only)
@@ -89,6 +92,10 @@ class TrainConfig:
         need(
             self.augment in PRESETS, f"augmentation must be one of {', '.join(PRESETS)}, got {self.augment!r}"
         )
+        need(
+            self.augment_on in AUGMENT_ON,
+            f"augment-on must be one of {', '.join(AUGMENT_ON)}, got {self.augment_on!r}",
+        )
         need(0.0 < self.val_fraction < 1.0, f"val fraction must be between 0 and 1, got {self.val_fraction}")
         need(self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}")
         need(self.batch_size >= 1, f"batch size must be at least 1, got {self.batch_size}")
@@ -122,6 +129,10 @@ class TrainConfig:
         need(
             self.distill_temperature > 0,
             f"distillation temperature must be positive, got {self.distill_temperature}",
+        )
+        need(
+            not (self.teacher_views and self.augment_on == "device"),
+            "stored teacher views are drawn by the CPU data loader; use --augment-on cpu or auto with them",
         )
         need(
             not (self.teachers and self.teacher_views),

@@ -40,6 +40,7 @@ from ..data.dataset import FaceDataset
 from ..errors import GrinlabError
 from ..progress import progress_enabled
 from .config import TrainConfig
+from .device_data import DeviceLoader, resolve_augment_on
 from .distill import Teacher, distillation_loss
 from .teacher_views import StoredTeacher
 from .torch_data import FaceTorchDataset, make_loader
@@ -57,7 +58,8 @@ RUN_OUTPUTS = (
     "report_test",
 )
 # Options that may differ when resuming a run (everything else must match the stored config).
-RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "evaluate", "evaluate_test", "patience"}
+# augment_on is checked by where it resolves to (the checkpoint's "augment_on"), not by its text.
+RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "evaluate", "evaluate_test", "patience", "augment_on"}
 N_PARITY_SAMPLES = 64
 
 
@@ -341,9 +343,14 @@ class Trainer:
         val_t = FaceTorchDataset(val_ds, spec, "none", cfg.seed)
         generator = torch.Generator().manual_seed(cfg.seed)
         pin = device.type == "cuda"
-        train_loader = make_loader(
-            train_t, cfg.batch_size, generator, True, cfg.balanced_sampling, cfg.num_workers, pin
-        )
+        # stored teacher views are drawn by FaceTorchDataset, so such runs stay on the CPU loader
+        self.augment_on_ = "cpu" if cfg.teacher_views else resolve_augment_on(cfg.augment_on, device)
+        if self.augment_on_ == "device":
+            train_loader = DeviceLoader(train_t, cfg.batch_size, generator, device, cfg.balanced_sampling)
+        else:
+            train_loader = make_loader(
+                train_t, cfg.batch_size, generator, True, cfg.balanced_sampling, cfg.num_workers, pin
+            )
         val_loader = make_loader(
             val_t, max(cfg.batch_size, 256), None, False, num_workers=cfg.num_workers, pin_memory=pin
         )
@@ -582,6 +589,7 @@ class Trainer:
             "scaler": scaler.state_dict(),
             "generator": generator.get_state(),
             "rng": _rng_state(device),
+            "augment_on": self.augment_on_,
             "config": self.config.to_dict(),
             "classes": list(self.classes_),
             **state,
@@ -603,6 +611,11 @@ class Trainer:
         if tuple(ckpt["classes"]) != self.classes_:
             raise GrinlabError(
                 f"{self.last_path}: checkpoint classes {ckpt['classes']} differ from the data's"
+            )
+        if ckpt.get("augment_on", "cpu") != self.augment_on_:  # older checkpoints: the CPU path
+            raise GrinlabError(
+                f"{self.last_path}: the run augmented on {ckpt.get('augment_on', 'cpu')}, this resume would "
+                f"augment on {self.augment_on_}; pass --augment-on {ckpt.get('augment_on', 'cpu')} to continue it"
             )
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])

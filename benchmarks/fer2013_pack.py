@@ -1,0 +1,114 @@
+"""FER2013 as a compact, lossless pack small enough to carry to a GPU machine (<= 64 MiB a call),
+and back to the Kaggle csv format there.
+
+The csv.xz is 78 MB and the loader's npz cache 83 MB (uncompressed, and keyed by the csv's path,
+size and mtime, so it cannot stand in for the csv on another machine). Lossless WebP atlases of
+the 35,887 48x48 faces take about 55 MiB; emotion and usage go in a small npz. ``unpack`` writes a
+``fer2013.csv`` with the same rows in the same order, checked against the pixels' sha256, which the
+ordinary FER2013 loader then reads (blank images, splits and labels as from the original).
+
+    python benchmarks/fer2013_pack.py pack ../shared/data/fer2013/fer2013.csv.xz benchmarks/work/fer2013_pack
+    python benchmarks/fer2013_pack.py unpack benchmarks/work/fer2013_pack benchmarks/work/fer2013.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+GRID = 64  # faces per atlas side: 4096 faces, 3072x3072 px per WebP file
+LOSSLESS = [cv2.IMWRITE_WEBP_QUALITY, 101]  # OpenCV: quality above 100 means lossless WebP
+
+
+def _sha256(pixels: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest()
+
+
+def pack(csv: Path, out: Path) -> int:
+    from grinlab.data.fer2013 import _load_rows  # the loader's own parser (and its cache)
+
+    rows = _load_rows(csv, cache=True)
+    pixels = rows["pixels"]
+    n, side = len(pixels), pixels.shape[1]
+    out.mkdir(parents=True, exist_ok=True)
+    per_atlas = GRID * GRID
+    files = []
+    for k, start in enumerate(range(0, n, per_atlas)):
+        chunk = np.zeros((per_atlas, side, side), np.uint8)
+        chunk[: min(per_atlas, n - start)] = pixels[start : start + per_atlas]
+        atlas = chunk.reshape(GRID, GRID, side, side).transpose(0, 2, 1, 3).reshape(GRID * side, GRID * side)
+        path = out / f"atlas-{k:02d}.webp"
+        if not cv2.imwrite(str(path), atlas, LOSSLESS):
+            print(f"{path}: OpenCV could not write WebP", file=sys.stderr)
+            return 2
+        if not np.array_equal(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), atlas):
+            print(f"{path}: WebP round trip is not lossless here", file=sys.stderr)
+            return 2
+        files.append(path.name)
+    np.savez_compressed(out / "labels.npz", emotion=rows["emotion"], usage=rows["usage"])
+    manifest = {"rows": n, "side": side, "grid": GRID, "atlases": files, "pixels_sha256": _sha256(pixels),
+                "source": {"name": csv.name, "bytes": csv.stat().st_size}}  # fmt: skip
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    total = sum(p.stat().st_size for p in out.iterdir())
+    print(f"packed {n} faces into {out} ({total / 2**20:.1f} MiB)")
+    return 0
+
+
+def unpack(src: Path, csv: Path) -> int:
+    from grinlab.data.fer2013 import HEADER, USAGES
+
+    manifest_path = src / "manifest.json"
+    if not manifest_path.is_file():
+        print(f"{src}: no manifest.json; make the pack with 'pack' first", file=sys.stderr)
+        return 2
+    m = json.loads(manifest_path.read_text())
+    side, grid = m["side"], m["grid"]
+    atlases = []
+    for name in m["atlases"]:
+        atlas = cv2.imread(str(src / name), cv2.IMREAD_GRAYSCALE)
+        if atlas is None:
+            print(f"{src / name}: missing or unreadable", file=sys.stderr)
+            return 2
+        atlases.append(atlas.reshape(grid, side, grid, side).transpose(0, 2, 1, 3).reshape(-1, side, side))
+    pixels = np.concatenate(atlases)[: m["rows"]]
+    if _sha256(pixels) != m["pixels_sha256"]:
+        print(f"{src}: pixels do not match the pack's sha256", file=sys.stderr)
+        return 2
+    labels = np.load(src / "labels.npz")
+    csv.parent.mkdir(parents=True, exist_ok=True)
+    tmp = csv.with_name(csv.name + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(HEADER + "\n")
+        for px, e, u in zip(pixels.reshape(len(pixels), -1), labels["emotion"], labels["usage"], strict=True):
+            f.write(f"{int(e)},{' '.join(map(str, px.tolist()))},{USAGES[int(u)]}\n")
+    tmp.replace(csv)
+    print(f"wrote {csv} ({len(pixels)} rows)")
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("pack", help="fer2013.csv[.xz] -> a folder of WebP atlases + labels")
+    a.add_argument("csv", type=Path)
+    a.add_argument("out", type=Path)
+    b = sub.add_parser("unpack", help="a pack folder -> fer2013.csv")
+    b.add_argument("pack", type=Path)
+    b.add_argument("csv", type=Path)
+    args = p.parse_args(argv)
+    if args.cmd == "pack":
+        if not args.csv.is_file():
+            print(f"{args.csv}: FER2013 csv not found", file=sys.stderr)
+            return 2
+        return pack(args.csv, args.out)
+    return unpack(args.pack, args.csv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
