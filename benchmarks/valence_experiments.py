@@ -57,10 +57,37 @@ def metrics(y: np.ndarray, pred: np.ndarray, classes) -> dict:
     }
 
 
+def bootstrap_balanced_accuracy(y: np.ndarray, pred: np.ndarray, n: int = 2000) -> list[float]:
+    """95% interval of balanced accuracy over val smiles resampled with replacement (seeded)."""
+    rng = np.random.default_rng(0)
+    out = []
+    for _ in range(n):
+        i = rng.integers(0, len(y), len(y))
+        out.append(np.mean([(pred[i][y[i] == c] == c).mean() for c in (0, 1)]))
+    return [round(float(q), 3) for q in np.percentile(out, [2.5, 97.5])]
+
+
 def upper(images, keep: float | None):
     if keep is None:
         return list(images)
     return [np.ascontiguousarray(im[: max(1, round(im.shape[0] * keep))]) for im in images]
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> np.ndarray:
+    """Class-balanced L2 logistic regression by Newton steps; x already has a bias column."""
+    w_class = len(y) / (2 * np.bincount(y, minlength=2))
+    sw = w_class[y]
+    w = np.zeros(x.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-x @ w))
+        grad = x.T @ (sw * (p - y)) + l2 * w
+        hess = (x * (sw * p * (1 - p))[:, None]).T @ x + l2 * np.eye(len(w))
+        w -= np.linalg.solve(hess, grad)
+    return w
+
+
+def probe_features(clf, images) -> np.ndarray:
+    return np.log(clf.predict_proba(list(images)) + 1e-6)
 
 
 def export_int8(run: Path, name: str, out_dir: Path) -> Path:
@@ -79,9 +106,13 @@ def main(argv=None) -> int:
     p.add_argument("--work", default=str(HERE / "work" / "vx"), help="where the int8 exports go")
     p.add_argument("--out", default=str(HERE / "results" / "valence_experiments"))
     p.add_argument("--no-timing", action="store_true")
+    p.add_argument("--probe", action="append", default=[],
+                   help="shipped model or .onnx (e.g. an emotion7 net): a class-balanced logistic regression on "
+                   "its log-probabilities, fitted on FaceHack train smiles, is the branch (repeatable)")  # fmt: skip
     args = p.parse_args(argv)
 
-    val = load_splits(args.data, task="valence")["val"]
+    splits = load_splits(args.data, task="valence")
+    val = splits["val"]
     assert tuple(val.classes) == VALENCE, val.classes
     y3 = val.labels
     smiles = y3 != 0
@@ -101,6 +132,7 @@ def main(argv=None) -> int:
         return {
             "name": name,
             "branch_val_smiles": metrics(y2, b[smiles].argmax(1), VALENCE[1:]),
+            "branch_balanced_accuracy_95ci": bootstrap_balanced_accuracy(y2, b[smiles].argmax(1)),
             "valence_val_with_shipped_gate": metrics(y3, pred, VALENCE),
             "valence_confusion_rows_true_cols_pred": confusion,
             # no tuned parameter: the gate decides smile at g > 0.5, then the branch's argmax
@@ -117,6 +149,20 @@ def main(argv=None) -> int:
     b_oracle = b_shipped.copy()
     b_oracle[smiles] = np.eye(2)[y2]
     rows.append(row("perfect branch (upper bound, shipped gate)", b_oracle, "-", None))
+    for model in args.probe:
+        clf = load_classifier(resolve_model(model))
+        tr = splits["train"]
+        tr_smiles = tr.labels != 0
+        xtr = probe_features(clf, [im for im, s_ in zip(tr.images, tr_smiles) if s_])
+        mu, sd = xtr.mean(0), xtr.std(0) + 1e-6
+        w = fit_logistic(np.column_stack([(xtr - mu) / sd, np.ones(len(xtr))]), tr.labels[tr_smiles] - 1)
+        xv = (probe_features(clf, val.images) - mu) / sd
+        p_neg = 1 / (1 + np.exp(-np.column_stack([xv, np.ones(len(xv))]) @ w))
+        ms = None if args.no_timing else round(onnx_ms_per_face(resolve_model(model), 64, 30, threads=2), 4)
+        pre = clf.card.preprocessing
+        rows.append(row(f"linear probe on {Path(model).stem} ({', '.join(clf.labels)}) log-probs",
+                        np.column_stack([1 - p_neg, p_neg]), "benchmarks/valence_experiments.py --probe " + model, ms,
+                        {"input": f"{pre.size[0]}x{pre.size[1]}x{pre.channels}", "probe_weights": w.round(4).tolist()}))  # fmt: skip
     for spec in args.runs:
         name, _, rest = spec.partition("=")
         run, _, keep = rest.partition("@")
@@ -151,13 +197,13 @@ def main(argv=None) -> int:
         f"({int(smiles.sum())}: {int((y2 == 0).sum())} positive, {int((y2 == 1).sum())} negative). "
         f"Secondary: 3-class valence on all {len(y3)} val faces with the shipped gate in front. int8 ONNX.",
         "",
-        "| branch | input | branch bal. acc | pos / neg recall | 3-class acc | 3-class macro-F1 | neg recall (3-class) | gate>0.5 then branch: acc / macro-F1 / neg recall | ms/face (b64, 2 thr) |",
+        "| branch | input | branch bal. acc [95% CI] | pos / neg recall | 3-class acc | 3-class macro-F1 | neg recall (3-class) | gate>0.5 then branch: acc / macro-F1 / neg recall | ms/face (b64, 2 thr) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         b, v, h = r["branch_val_smiles"], r["valence_val_with_shipped_gate"], r["valence_val_gate_then_branch"]
         lines.append(
-            f"| {r['name']} | {r.get('input', '48x48x1')} | {b['balanced_accuracy']:.3f} | "
+            f"| {r['name']} | {r.get('input', '48x48x1')} | {b['balanced_accuracy']:.3f} [{r['branch_balanced_accuracy_95ci'][0]:.2f}, {r['branch_balanced_accuracy_95ci'][1]:.2f}] | "
             f"{b['recall']['positive_smile']:.3f} / {b['recall']['negative_smile']:.3f} | "
             f"{v['accuracy']:.3f} | {v['macro_f1']:.3f} | {v['recall']['negative_smile']:.3f} | "
             f"{h['accuracy']:.3f} / {h['macro_f1']:.3f} / {h['recall']['negative_smile']:.3f} | "
