@@ -90,11 +90,11 @@ def probe_features(clf, images) -> np.ndarray:
     return np.log(clf.predict_proba(list(images)) + 1e-6)
 
 
-def export_int8(run: Path, name: str, out_dir: Path) -> Path:
-    onnx = out_dir / f"{name}_int8.onnx"
+def export_int8(run: Path, name: str, out_dir: Path, which: str) -> Path:
+    onnx = out_dir / f"{name}_{which}_int8.onnx"
     if not onnx.is_file():
-        cmd = [sys.executable, "-m", "grinlab", "export", str(run), "--out", str(onnx), "--name", name,
-               "--int8", "--force"]  # fmt: skip
+        cmd = [sys.executable, "-m", "grinlab", "export", str(run), "--out", str(onnx), "--name", f"{name}_{which}",
+               "--which", which, "--int8", "--force"]  # fmt: skip
         subprocess.run(cmd, check=True)
     return onnx
 
@@ -170,20 +170,22 @@ def main(argv=None) -> int:
         run = Path(run)
         cfg = json.loads((run / "config.json").read_text())
         torch_val = json.loads((run / "results.json").read_text()) if (run / "results.json").is_file() else None
-        onnx = export_int8(run, name, Path(args.work))
-        clf = load_classifier(onnx)
-        bord = [clf.labels.index(c) for c in VALENCE[1:]]
-        b = clf.predict_proba(upper(val.images, keep))[:, bord]
-        ms = None if args.no_timing else round(onnx_ms_per_face(onnx, 64, 30, threads=2), 4)
-        pre = cfg["preprocessing"]
-        extra = {
-            "input": f"{pre['size'][0]}x{pre['size'][1]}x{pre['channels']}" + (f", top {keep:.0%} of crop" if keep else ""),
-            "params": cfg.get("params"),
-            "onnx": str(onnx),
-            "size_kb": round(onnx.stat().st_size / 1024, 1),
-            "torch_results_json": torch_val,
-        }  # fmt: skip
-        rows.append(row(name, b, cfg.get("command", ""), ms, extra))
+        for which in ("last", "best"):  # last: no val-based choice; best: the recipe's --monitor val_acc pick
+            onnx = export_int8(run, name, Path(args.work), which)
+            clf = load_classifier(onnx)
+            bord = [clf.labels.index(c) for c in VALENCE[1:]]
+            b = clf.predict_proba(upper(val.images, keep))[:, bord]
+            ms = None if args.no_timing else round(onnx_ms_per_face(onnx, 64, 30, threads=2), 4)
+            pre = cfg["preprocessing"]
+            extra = {
+                "checkpoint": which,
+                "input": f"{pre['size'][0]}x{pre['size'][1]}x{pre['channels']}" + (f", top {keep:.0%} of crop" if keep else ""),
+                "params": cfg.get("params"),
+                "onnx": str(onnx),
+                "size_kb": round(onnx.stat().st_size / 1024, 1),
+                "torch_results_json_best": torch_val,
+            }  # fmt: skip
+            rows.append(row(f"{name} ({which}.pt)", b, cfg.get("command", ""), ms, extra))
 
     # the gate alone: share of each true class it lets through as a smile (cascade's own rule: a
     # face is no_smile when 1 - g beats g * max(branch)); with g > 0.5 as the plain threshold too
