@@ -1,6 +1,6 @@
 """Positive-vs-negative smile branches side by side on FaceHack val (our seeded 15% split, seed 0,
 the one every run and the shipped valence cascade validate on). Writes
-results/valence_experiments.{json,md}.
+results/valence_experiments_eval.{json,md} (valence_records.py writes valence_experiments.{json,md}).
 
     python benchmarks/valence_experiments.py \\
         base48g=benchmarks/work/vx/base48g col64=benchmarks/work/vx/col64 \\
@@ -8,13 +8,14 @@ results/valence_experiments.{json,md}.
 
 NAME=RUN_DIR[@KEEP]: a `grinlab train --task smile_polarity` run folder; @KEEP says the run was
 trained on the top KEEP share of each crop (benchmarks/valence_upper_face.py), so its val crops are
-cut the same way here. Each run is exported int8 (grinlab export --int8) into benchmarks/work/vx/.
+cut the same way here. Branch rows are the float checkpoints (last.pt and best.pt); --time NAME:last exports that one
+int8 (grinlab export --int8, into benchmarks/work/vx/) and times it.
 
 Metrics fixed before any run was made:
 - primary: the branch's balanced accuracy (mean of the two recalls) on FaceHack val smiles;
 - secondary: the 3-class valence result when the branch follows the SHIPPED gate, composed as the
   shipped cascade does (P(no_smile) = 1 - g, P(pos) = g * b_pos, P(neg) = g * b_neg, argmax), where g
-  is read off the shipped valence.onnx (1 - its P(no_smile)); the shipped cascade itself is the
+  is read off the shipped valence.onnx (1 - its P(no_smile)); the shipped cascade (int8) itself is the
   reference row. The gate is the same for every row, so only the branch differs.
 Cost: onnx_ms_per_face at batch 64, 2 threads (shared CPU: indicative only).
 """
@@ -33,6 +34,7 @@ from grinlab.classify import load_classifier
 from grinlab.data import load_splits
 from grinlab.evaluate.compare import onnx_ms_per_face
 from grinlab.shipped import resolve_model
+from grinlab.train.predict import TorchPredictor, load_run_model
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -104,12 +106,19 @@ def main(argv=None) -> int:
     p.add_argument("runs", nargs="*", help="NAME=RUN_DIR[@KEEP]")
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "facehack"))
     p.add_argument("--work", default=str(HERE / "work" / "vx"), help="where the int8 exports go")
-    p.add_argument("--out", default=str(HERE / "results" / "valence_experiments"))
+    p.add_argument("--out", default=str(HERE / "results" / "valence_experiments_eval"))
     p.add_argument("--no-timing", action="store_true")
+    p.add_argument("--time", action="append", default=[], metavar="NAME:WHICH",
+                   help="export this run's checkpoint (last or best) int8 and time it (repeatable)")
     p.add_argument("--probe", action="append", default=[],
                    help="shipped model or .onnx (e.g. an emotion7 net): a class-balanced logistic regression on "
                    "its log-probabilities, fitted on FaceHack train smiles, is the branch (repeatable)")  # fmt: skip
     args = p.parse_args(argv)
+    timed: dict[str, set] = {}
+    for t in args.time:
+        n_, _, w_ = t.partition(":")
+        timed.setdefault(n_, set()).add(w_ or "last")
+    args.time = timed
 
     splits = load_splits(args.data, task="valence")
     val = splits["val"]
@@ -171,18 +180,21 @@ def main(argv=None) -> int:
         cfg = json.loads((run / "config.json").read_text())
         torch_val = json.loads((run / "results.json").read_text()) if (run / "results.json").is_file() else None
         for which in ("last", "best"):  # last: no val-based choice; best: the recipe's --monitor val_acc pick
-            onnx = export_int8(run, name, Path(args.work), which)
-            clf = load_classifier(onnx)
-            bord = [clf.labels.index(c) for c in VALENCE[1:]]
-            b = clf.predict_proba(upper(val.images, keep))[:, bord]
-            ms = None if args.no_timing else round(onnx_ms_per_face(onnx, 64, 30, threads=2), 4)
+            model, _, spec_, classes = load_run_model(run, which)
+            bord = [classes.index(c) for c in VALENCE[1:]]
+            b = TorchPredictor(model, spec_)(upper(val.images, keep))[:, bord]  # float checkpoint
+            ms = size_kb = None
+            if which in args.time.get(name, ()):  # int8 export for the cost of a candidate
+                onnx = export_int8(run, name, Path(args.work), which)
+                size_kb = round(onnx.stat().st_size / 1024, 1)
+                if not args.no_timing:
+                    ms = round(onnx_ms_per_face(onnx, 64, 30, threads=2), 4)
             pre = cfg["preprocessing"]
             extra = {
                 "checkpoint": which,
                 "input": f"{pre['size'][0]}x{pre['size'][1]}x{pre['channels']}" + (f", top {keep:.0%} of crop" if keep else ""),
                 "params": cfg.get("params"),
-                "onnx": str(onnx),
-                "size_kb": round(onnx.stat().st_size / 1024, 1),
+                "int8_size_kb": size_kb,
                 "torch_results_json_best": torch_val,
             }  # fmt: skip
             rows.append(row(f"{name} ({which}.pt)", b, cfg.get("command", ""), ms, extra))
@@ -197,7 +209,7 @@ def main(argv=None) -> int:
         "",
         "Primary metric (chosen before running): the branch's balanced accuracy on val smiles "
         f"({int(smiles.sum())}: {int((y2 == 0).sum())} positive, {int((y2 == 1).sum())} negative). "
-        f"Secondary: 3-class valence on all {len(y3)} val faces with the shipped gate in front. int8 ONNX.",
+        f"Secondary: 3-class valence on all {len(y3)} val faces with the shipped gate in front. Shipped rows: its int8 ONNX; run rows: float checkpoints.",
         "",
         "| branch | input | branch bal. acc [95% CI] | pos / neg recall | 3-class acc | 3-class macro-F1 | neg recall (3-class) | gate>0.5 then branch: acc / macro-F1 / neg recall | ms/face (b64, 2 thr) |",
         "|---|---|---|---|---|---|---|---|---|",
