@@ -108,8 +108,13 @@ def main(argv=None) -> int:
     p.add_argument("--work", default=str(HERE / "work" / "vx"), help="where the int8 exports go")
     p.add_argument("--out", default=str(HERE / "results" / "valence_experiments_eval"))
     p.add_argument("--no-timing", action="store_true")
-    p.add_argument("--time", action="append", default=[], metavar="NAME:WHICH",
-                   help="export this run's checkpoint (last or best) int8 and time it (repeatable)")
+    p.add_argument(
+        "--time",
+        action="append",
+        default=[],
+        metavar="NAME:WHICH",
+        help="export this run's checkpoint (last or best) int8 and time it (repeatable)",
+    )
     p.add_argument("--probe", action="append", default=[],
                    help="shipped model or .onnx (e.g. an emotion7 net): a class-balanced logistic regression on "
                    "its log-probabilities, fitted on FaceHack train smiles, is the branch (repeatable)")  # fmt: skip
@@ -178,7 +183,9 @@ def main(argv=None) -> int:
         keep = float(keep) if keep else None
         run = Path(run)
         cfg = json.loads((run / "config.json").read_text())
-        torch_val = json.loads((run / "results.json").read_text()) if (run / "results.json").is_file() else None
+        torch_val = (
+            json.loads((run / "results.json").read_text()) if (run / "results.json").is_file() else None
+        )
         for which in ("last", "best"):  # last: no val-based choice; best: the recipe's --monitor val_acc pick
             model, _, spec_, classes = load_run_model(run, which)
             bord = [classes.index(c) for c in VALENCE[1:]]
@@ -203,7 +210,9 @@ def main(argv=None) -> int:
     # face is no_smile when 1 - g beats g * max(branch)); with g > 0.5 as the plain threshold too
     gate = {c: {"g_over_half": round(float((g[y3 == i] > 0.5).mean()), 4)} for i, c in enumerate(VALENCE)}
     out = Path(args.out)
-    out.with_suffix(".json").write_text(json.dumps({"shipped_gate_pass_rate": gate, "rows": rows}, indent=2) + "\n")
+    out.with_suffix(".json").write_text(
+        json.dumps({"shipped_gate_pass_rate": gate, "rows": rows}, indent=2) + "\n"
+    )
     lines = [
         "# Valence branch experiments (FaceHack val, seed-0 15% split)",
         "",
@@ -215,7 +224,11 @@ def main(argv=None) -> int:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        b, v, h = r["branch_val_smiles"], r["valence_val_with_shipped_gate"], r["valence_val_gate_then_branch"]
+        b, v, h = (
+            r["branch_val_smiles"],
+            r["valence_val_with_shipped_gate"],
+            r["valence_val_gate_then_branch"],
+        )
         lines.append(
             f"| {r['name']} | {r.get('input', '48x48x1')} | {b['balanced_accuracy']:.3f} [{r['branch_balanced_accuracy_95ci'][0]:.2f}, {r['branch_balanced_accuracy_95ci'][1]:.2f}] | "
             f"{b['recall']['positive_smile']:.3f} / {b['recall']['negative_smile']:.3f} | "
@@ -223,13 +236,25 @@ def main(argv=None) -> int:
             f"{h['accuracy']:.3f} / {h['macro_f1']:.3f} / {h['recall']['negative_smile']:.3f} | "
             f"{r['ms_per_face_int8_b64_2thr'] if r['ms_per_face_int8_b64_2thr'] is not None else '-'} |"
         )
-    lines += ["", "Shipped gate: share of each true val class with P(smile) > 0.5: "
-              + ", ".join(f"{c} {v['g_over_half']:.3f}" for c, v in gate.items()) + "."]
-    lines += ["", "3-class columns: the cascade's own composition (argmax of 1 - g, g * b_pos, g * b_neg); "
-              "'gate>0.5 then branch': no_smile when g <= 0.5, else the branch's argmax (no tuned parameter)."]
-    lines += ["", "ms/face: the shipped row times its whole merged cascade (gate and branch share a trunk); the "
-              "other rows time the branch alone, which would run after a gate as a second network.",
-              "", "Train commands:", ""] + [f"- `{r['name']}`: `{r['command']}`" for r in rows]
+    lines += [
+        "",
+        "Shipped gate: share of each true val class with P(smile) > 0.5: "
+        + ", ".join(f"{c} {v['g_over_half']:.3f}" for c, v in gate.items())
+        + ".",
+    ]
+    lines += [
+        "",
+        "3-class columns: the cascade's own composition (argmax of 1 - g, g * b_pos, g * b_neg); "
+        "'gate>0.5 then branch': no_smile when g <= 0.5, else the branch's argmax (no tuned parameter).",
+    ]
+    lines += [
+        "",
+        "ms/face: the shipped row times its whole merged cascade (gate and branch share a trunk); the "
+        "other rows time the branch alone, which would run after a gate as a second network.",
+        "",
+        "Train commands:",
+        "",
+    ] + [f"- `{r['name']}`: `{r['command']}`" for r in rows]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

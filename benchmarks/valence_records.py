@@ -19,7 +19,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # the shipped cascade's branch on the same val smiles (valence_experiments.py, shipped int8 file)
-SHIPPED = {"accuracy": 0.6833, "balanced_accuracy": 0.684, "recall": {"positive_smile": 0.682, "negative_smile": 0.685}}
+SHIPPED = {
+    "accuracy": 0.6833,
+    "balanced_accuracy": 0.684,
+    "recall": {"positive_smile": 0.682, "negative_smile": 0.685},
+}
 
 
 def f1(tp: int, n_true: int, n_pred: int) -> float:
@@ -53,7 +57,9 @@ def main(argv=None) -> int:
         counts = cfg["datasets"]["val"]["counts"]
         n_pos, n_neg = counts["positive_smile"], counts["negative_smile"]
         best = json.loads((run / "results.json").read_text())["val"]
-        epochs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+        epochs = [
+            json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()
+        ]
         best_epoch = max(epochs, key=lambda e: e["val_acc"])["epoch"]  # first max, as --monitor val_acc keeps
         last = epochs[-1]
         last_recalls = recalls_from(last["val_acc"], last["val_macro_f1"], n_pos, n_neg)
@@ -71,12 +77,16 @@ def main(argv=None) -> int:
             "command": cfg.get("command", ""),
         })  # fmt: skip
     out = Path(args.out)
-    out.with_suffix(".json").write_text(json.dumps({"shipped_branch": SHIPPED, "runs": rows}, indent=2) + "\n")
+    out.with_suffix(".json").write_text(
+        json.dumps({"shipped_branch": SHIPPED, "runs": rows}, indent=2) + "\n"
+    )
 
     def cell(m):
         if m["recall"] is None:  # two recall pairs fit the logged accuracy and macro-F1
             bal = " or ".join(f"{b:.3f}" for b in m["balanced_accuracy"])
-            rec = " or ".join(f"{r['positive_smile']:.3f} / {r['negative_smile']:.3f}" for r in m["recall_candidates"])
+            rec = " or ".join(
+                f"{r['positive_smile']:.3f} / {r['negative_smile']:.3f}" for r in m["recall_candidates"]
+            )
             return f"{bal} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} | {rec}"
         r = m["recall"]
         return (f"**{m['balanced_accuracy'][0]:.3f}** | {m['accuracy']:.3f} | {m['macro_f1']:.3f} | "

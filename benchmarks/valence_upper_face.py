@@ -30,12 +30,16 @@ def main(argv=None) -> int:
     splits = load_splits(args.data, task="smile_polarity", val_fraction=args.val_fraction, seed=args.seed)
     out = Path(args.out)
     for split, ds in splits.items():
-        for n, (im, y, src) in enumerate(zip(ds.images, ds.labels, ds.sources)):
+        for im, y, src in zip(ds.images, ds.labels, ds.sources, strict=True):
             d = out / split / ds.classes[y]
             d.mkdir(parents=True, exist_ok=True)
             top = im[: max(1, round(im.shape[0] * args.keep))]
             cv2.imwrite(str(d / f"{Path(src).stem}.png"), top)
-        print(split, len(ds), dict(zip(ds.classes, [int((ds.labels == c).sum()) for c in range(len(ds.classes))])))
+        print(
+            split,
+            len(ds),
+            dict(zip(ds.classes, [int((ds.labels == c).sum()) for c in range(len(ds.classes))])),
+        )
     return 0
 
 
