@@ -44,6 +44,11 @@ def quantize_int8(float_path: Path, out_path: Path, calibration: np.ndarray, spe
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     x = normalize(calibration, spec)
+    # whole batches only: ORT's percentile calibrator stacks every batch's activations into one
+    # array and fails on a ragged last batch (a training split under 2048 crops, e.g. FaceHack's
+    # 1254 smiles for smile_polarity); at most CALIBRATION_BATCH - 1 crops are left out
+    if len(x) > CALIBRATION_BATCH:
+        x = x[: len(x) - len(x) % CALIBRATION_BATCH]
 
     class Batches(CalibrationDataReader):
         def __init__(self):
