@@ -35,6 +35,11 @@ def fer2013_csv() -> Path:
 
 
 @pytest.fixture(scope="session")
+def ferplus_csv() -> Path:
+    return _need(DATA / "fer2013" / "ferplus" / "fer2013new.csv")
+
+
+@pytest.fixture(scope="session")
 def smilesmiled_dir() -> Path:
     return _need(DATA / "smilesmiled")
 

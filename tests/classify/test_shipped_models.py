@@ -19,6 +19,7 @@ EXPECTED = {
     "smile": ("no_smile", "smile"),
     "valence": ("no_smile", "positive_smile", "negative_smile"),
     "emotion7": ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"),
+    "emotion8": ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "contempt"),
 }
 
 
@@ -85,3 +86,16 @@ def test_emotion7_on_real_fer2013_validation_faces(fer2013_csv):
     probs = clf.predict_proba([ds.images[i] for i in idx])
     accuracy = float((probs.argmax(1) == ds.labels[idx]).mean())
     assert accuracy > 0.6  # 66.2% on the whole split (the card)
+
+
+def test_emotion8_agrees_with_the_fer_plus_majority(fer2013_csv, ferplus_csv):
+    from grinlab.data.fer2013 import load_fer2013
+
+    ds = load_fer2013(
+        fer2013_csv, usage="PublicTest", task="emotion8", ferplus=ferplus_csv, label_mode="majority"
+    )
+    idx = np.random.default_rng(0).choice(len(ds), 600, replace=False)
+    clf = load_classifier(resolve_model("emotion8"))
+    assert clf.labels == EXPECTED["emotion8"]
+    probs = clf.predict_proba([ds.images[i] for i in idx])
+    assert float((probs.argmax(1) == ds.labels[idx]).mean()) > 0.75  # 81.4% on the whole split (the card)

@@ -19,14 +19,6 @@ def fer2013_all(fer2013_csv):
 
 
 @pytest.fixture(scope="session")
-def ferplus_csv(fer2013_csv) -> Path:
-    path = fer2013_csv.parent / "ferplus" / "fer2013new.csv"
-    if not path.exists():
-        pytest.skip(f"needs {path}")
-    return path
-
-
-@pytest.fixture(scope="session")
 def smilesmiled(smilesmiled_dir):
     return load_smilesmiled(smilesmiled_dir)
 
