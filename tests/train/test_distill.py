@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from test_trainer import quick_config, smile_dataset
+from test_trainer import quick_config
 
 from grinlab.classify.onnx_classifier import OnnxClassifier
 from grinlab.errors import GrinlabError
@@ -21,18 +21,13 @@ from grinlab.train.trainer import Trainer
 
 
 @pytest.fixture(scope="module")
-def splits(smilesmiled_dir):
-    return smile_dataset(smilesmiled_dir, 200).split_by(0.25, seed=0)
+def splits(smile_splits):
+    return smile_splits
 
 
 @pytest.fixture(scope="module")
-def teacher_model(splits, tmp_path_factory):
-    """A small smile net trained on the true labels, exported to ONNX with its card."""
-    root = tmp_path_factory.mktemp("teacher")
-    Trainer(quick_config(epochs=6, lr=3e-3, augment="light"), root / "run").fit(*splits)
-    out = root / "teacher.onnx"
-    export_onnx(root / "run", out, name="teacher")
-    return out
+def teacher_model(smile_teacher):
+    return smile_teacher
 
 
 def val_accuracy(run) -> float:

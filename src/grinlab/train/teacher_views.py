@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -63,48 +64,27 @@ def view_offsets(n_images: int, n_views: int, seed: int) -> np.ndarray:
     return np.random.default_rng([seed, VIEW_KEY]).integers(0, n_views, size=n_images)
 
 
-class _Teachers:
-    """The teacher ONNX models, checked against the task's classes and one shared input spec."""
+def _teachers(models: tuple[str, ...], classes: tuple[str, ...]):
+    """(distill.Teacher, input spec): the teachers, checked as online distillation checks them,
+    against the first teacher's input (stored views serve teachers of one input)."""
+    from ..modelcard import ModelCard
+    from ..shipped import card_path, resolve_model
+    from .distill import Teacher
 
-    def __init__(self, models: tuple[str, ...], classes: tuple[str, ...]):
-        from ..classify.onnx_classifier import OnnxClassifier
-        from ..modelcard import sha256_file
-        from ..shipped import resolve_model
+    if not models:
+        raise GrinlabError("teacher views need at least one teacher model (--teacher MODEL)")
+    spec = ModelCard.load(card_path(resolve_model(models[0]))).preprocessing
+    return Teacher(models, classes, spec), spec
 
-        if not models:
-            raise GrinlabError("teacher views need at least one teacher model (--teacher MODEL)")
-        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        self.models, self.orders, self.info = [], [], []
-        for text in models:
-            path = resolve_model(text)
-            if path.suffix != ".onnx":
-                raise GrinlabError(
-                    f"teacher {text!r} is not an .onnx model; give a shipped name or an .onnx file"
-                )
-            clf = OnnxClassifier(path, threads=threads)
-            if sorted(clf.labels) != sorted(classes):
-                raise GrinlabError(
-                    f"teacher {path.name} predicts {', '.join(clf.labels)}, but the task has "
-                    f"{', '.join(classes)}; a teacher must have exactly the task's labels"
-                )
-            if self.models and clf.card.preprocessing != self.spec:
-                raise GrinlabError(
-                    f"teachers {self.models[0].path.name} and {path.name} take different inputs; "
-                    "stored views serve teachers of one input size, channels and normalisation"
-                )
-            self.spec = clf.card.preprocessing
-            self.models.append(clf)
-            self.orders.append(np.array([clf.labels.index(c) for c in classes]))
-            self.info.append({"path": str(path), "name": clf.name, "sha256": sha256_file(path)})
 
-    def probs(self, images: np.ndarray) -> np.ndarray:
-        """uint8 crops at the teachers' input -> (N, n_teachers, n_classes) float32."""
-        out = np.empty((len(images), len(self.models), len(self.orders[0])), np.float32)
-        for s in range(0, len(images), BATCH):
-            x = normalize(images[s : s + BATCH], self.spec)
-            for t, (clf, order) in enumerate(zip(self.models, self.orders, strict=True)):
-                out[s : s + BATCH, t] = clf.predict_input(x)[:, order]
-        return out
+def _teacher_probs(teacher, spec: Preprocessing, images: np.ndarray) -> np.ndarray:
+    """uint8 crops at the teachers' input -> (N, n_teachers, n_classes) float32, task order."""
+    out = np.empty((len(images), len(teacher.models), len(teacher.orders[0])), np.float32)
+    for s in range(0, len(images), BATCH):
+        x = normalize(images[s : s + BATCH], spec)
+        for t, (clf, order) in enumerate(zip(teacher.models, teacher.orders, strict=True)):
+            out[s : s + BATCH, t] = clf.predict_input(x)[:, order]
+    return out
 
 
 def combine(probs: np.ndarray) -> np.ndarray:
@@ -140,12 +120,12 @@ def build_views(
     folder = Path(out)
     if n_views < 1:
         raise GrinlabError(f"--views must be at least 1, got {n_views}")
-    t = _Teachers(tuple(teachers), tuple(classes))
+    t, spec = _teachers(tuple(teachers), tuple(classes))
     want = {
         "format": FORMAT,
         "classes": list(classes),
-        "preprocessing": t.spec.to_dict(),
-        "teachers": t.info,
+        "preprocessing": spec.to_dict(),
+        "teachers": [asdict(i) for i in t.info],
         "preset": preset,
         "seed": int(seed),
         "n_images": int(len(images)),
@@ -172,7 +152,7 @@ def build_views(
     folder.mkdir(parents=True, exist_ok=True)
     meta = {**want, "views": want.get("views", {}), "command": command}
     if val is not None and "teacher_val" not in meta:
-        p = t.probs(val[0])
+        p = _teacher_probs(t, spec, val[0])
         meta["teacher_val"] = {
             "n": int(len(val[1])),
             "accuracy_each": [float((p[:, i].argmax(1) == val[1]).mean()) for i in range(p.shape[1])],
@@ -187,7 +167,7 @@ def build_views(
             continue
         t0 = time.perf_counter()
         views = np.stack([augmenter(img, (VIEW_KEY, k, i)) for i, img in enumerate(images)])
-        probs = t.probs(views)
+        probs = _teacher_probs(t, spec, views)
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez(tmp, images=views, probs=probs.astype(np.float16))
         os.replace(tmp, path)
