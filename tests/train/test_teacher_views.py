@@ -126,3 +126,17 @@ def test_a_killed_build_resumes_at_the_next_view_with_the_same_result(splits, te
     for k in range(3):
         with np.load(view_file(folder, k)) as a, np.load(view_file(views, k)) as b:
             assert np.array_equal(a["images"], b["images"]) and np.array_equal(a["probs"], b["probs"])
+
+
+def test_a_corrupt_meta_or_view_file_is_one_clear_error(splits, views, tmp_path):
+    images = fit_images(splits[0], Preprocessing())
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "meta.json").write_text("{not json")
+    with pytest.raises(GrinlabError, match="unreadable teacher-views meta.json"):
+        StoredTeacher(broken, CLASSES, Preprocessing(), images)
+    (broken / "meta.json").write_bytes((views / "meta.json").read_bytes())
+    for k in range(3):  # truncated view files, as a full disk or a killed copy leaves them
+        (broken / view_file(views, k).name).write_bytes(view_file(views, k).read_bytes()[:1000])
+    with pytest.raises(GrinlabError, match="unreadable view file .* --resume"):
+        StoredTeacher(broken, CLASSES, Preprocessing(), images)

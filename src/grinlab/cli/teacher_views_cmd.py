@@ -33,6 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.views < 1:  # before the data and the teachers are loaded
+        raise GrinlabError(f"--views must be at least 1, got {args.views}")
     try:
         from ..train.config import TrainConfig
         from ..train.teacher_views import build_views

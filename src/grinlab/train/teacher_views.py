@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import time
+import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -93,6 +94,18 @@ def combine(probs: np.ndarray) -> np.ndarray:
     return np.log(np.clip(probs.astype(np.float32), LOG_FLOOR, 1.0)).mean(axis=-2)
 
 
+def _read_meta(path: Path) -> dict:
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GrinlabError(
+            f"{path}: unreadable teacher-views meta.json ({exc}); rebuild with --force"
+        ) from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise GrinlabError(f"{path}: not a grinlab teacher-views folder; rebuild with --force")
+    return meta
+
+
 def _write_json(path: Path, data: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n")
@@ -141,7 +154,7 @@ def build_views(
         elif not resume:
             raise GrinlabError(f"{folder} exists; pass --resume to add views to it or --force to start over")
         elif meta_path.is_file():
-            old = json.loads(meta_path.read_text())
+            old = _read_meta(meta_path)
             diff = sorted(k for k in want if old.get(k) != want[k])
             if diff:
                 raise GrinlabError(
@@ -204,9 +217,7 @@ class StoredTeacher:
             raise GrinlabError(
                 f"{self.folder}: no stored teacher views (meta.json missing); build them with grinlab teacher-views"
             )
-        meta = json.loads(meta_path.read_text())
-        if meta.get("format") != FORMAT:
-            raise GrinlabError(f"{meta_path}: not a grinlab teacher-views folder")
+        meta = _read_meta(meta_path)
         if tuple(meta["classes"]) != tuple(classes):
             raise GrinlabError(
                 f"{self.folder}: views were labelled for {', '.join(meta['classes'])}, "
@@ -229,9 +240,15 @@ class StoredTeacher:
         self.n_views = len(done)
         imgs, logp = [], []
         for k in done:
-            with np.load(view_file(self.folder, k)) as z:
-                imgs.append(z["images"])
-                logp.append(combine(z["probs"]))
+            try:
+                with np.load(view_file(self.folder, k)) as z:
+                    imgs.append(z["images"])
+                    logp.append(combine(z["probs"]))
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+                raise GrinlabError(
+                    f"{view_file(self.folder, k)}: unreadable view file ({exc}); delete it and rebuild it "
+                    "with grinlab teacher-views --resume"
+                ) from None
         self.images = np.stack(imgs)  # (K, N, H, W[, C])
         self.logp = np.stack(logp).astype(np.float32)  # (K, N, C)
         self.info = meta["teachers"]
