@@ -176,12 +176,14 @@ class Analyzer:
             per_model = {name: clf.predict_proba(crops) for name, clf in self._classifiers.items()}
         t3 = time.perf_counter()
         rules = self.decisions
+        # each model's rule on the whole batch at once (the card's rule; argmax when it has none)
+        decided = {name: rules[name].decide(np.asarray(p)) for name, p in per_model.items()}
         faces = []
         for i, box in enumerate(boxes):
             preds = {}
             for name, clf in self._classifiers.items():
                 probs = per_model[name][i]
-                k = int(rules[name].decide(probs))  # the card's rule; argmax when it has none
+                k = int(decided[name][i])
                 preds[name] = Prediction(
                     model=name,
                     task=clf.card.task,
