@@ -65,7 +65,7 @@ emotion7_kd_long() {  # comparison only (~52 min): a second generation taught by
 TEACHERS=(--teacher $S/models/fer_teacher_vgg_paper.onnx --teacher $S/models/fer_teacher_resnet18.onnx)
 
 fer_views() {  # the two teachers' probabilities on 7 stored strong views of every FER2013 Training crop
-  # (fast distillation: the teachers run once, ~4-6 min per view here, instead of every epoch)
+  # (fast distillation: the teachers run once, 5-10 min per view here on a shared CPU, instead of every epoch)
   $G teacher-views --data $D/fer2013/fer2013.csv.xz --task emotion7 "${TEACHERS[@]}" --views 7 \
     --augment strong --out $W/fer_views --resume
 }
