@@ -30,10 +30,25 @@ def _sha256(pixels: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest()
 
 
-def pack(csv: Path, out: Path) -> int:
+def _keep(usage: np.ndarray, names: list[str]) -> np.ndarray:
+    """Row mask for ``--usage NAME[:N]`` (each named usage, its first N rows when N is given)."""
+    from grinlab.data.fer2013 import USAGES
+
+    keep = np.zeros(len(usage), bool)
+    for text in names:
+        name, _, limit = text.partition(":")
+        rows = np.flatnonzero(usage == USAGES.index(name))
+        keep[rows[: int(limit)] if limit else rows] = True
+    return keep
+
+
+def pack(csv: Path, out: Path, usages: list[str] | None = None) -> int:
     from grinlab.data.fer2013 import _load_rows  # the loader's own parser (and its cache)
 
-    rows = _load_rows(csv, cache=True)
+    rows = dict(_load_rows(csv, cache=True))
+    if usages:  # a subset: e.g. Training and a few PublicTest rows, when the whole set does not fit
+        keep = _keep(rows["usage"], usages)
+        rows = {k: v[keep] for k, v in rows.items()}
     pixels = rows["pixels"]
     n, side = len(pixels), pixels.shape[1]
     out.mkdir(parents=True, exist_ok=True)
@@ -53,7 +68,7 @@ def pack(csv: Path, out: Path) -> int:
         files.append(path.name)
     np.savez_compressed(out / "labels.npz", emotion=rows["emotion"], usage=rows["usage"])
     manifest = {"rows": n, "side": side, "grid": GRID, "atlases": files, "pixels_sha256": _sha256(pixels),
-                "source": {"name": csv.name, "bytes": csv.stat().st_size}}  # fmt: skip
+                "source": {"name": csv.name, "bytes": csv.stat().st_size}, "usage": usages or "all"}  # fmt: skip
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     total = sum(p.stat().st_size for p in out.iterdir())
     print(f"packed {n} faces into {out} ({total / 2**20:.1f} MiB)")
@@ -98,6 +113,9 @@ def main(argv=None) -> int:
     a = sub.add_parser("pack", help="fer2013.csv[.xz] -> a folder of WebP atlases + labels")
     a.add_argument("csv", type=Path)
     a.add_argument("out", type=Path)
+    a.add_argument("--usage", action="append", metavar="NAME[:N]",
+                   help="keep only these usages (Training, PublicTest, PrivateTest), the first N rows "
+                   "of one with :N; repeatable (default: all rows)")  # fmt: skip
     b = sub.add_parser("unpack", help="a pack folder -> fer2013.csv")
     b.add_argument("pack", type=Path)
     b.add_argument("csv", type=Path)
@@ -106,7 +124,13 @@ def main(argv=None) -> int:
         if not args.csv.is_file():
             print(f"{args.csv}: FER2013 csv not found", file=sys.stderr)
             return 2
-        return pack(args.csv, args.out)
+        from grinlab.data.fer2013 import USAGES
+
+        bad = [u for u in args.usage or () if u.partition(":")[0] not in USAGES]
+        if bad:
+            print(f"--usage {bad[0]}: not one of {', '.join(USAGES)}", file=sys.stderr)
+            return 2
+        return pack(args.csv, args.out, args.usage)
     return unpack(args.pack, args.csv)
 
 

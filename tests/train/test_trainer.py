@@ -188,3 +188,18 @@ def test_loader_workers_do_not_change_the_result(splits, tmp_path):
     a = load_checkpoint(tmp_path / "w0" / "checkpoints" / "last.pt")["model"]
     b = load_checkpoint(tmp_path / "w1" / "checkpoints" / "last.pt")["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_time_budget_plans_the_epochs_and_ends_the_schedule(splits, tmp_path):
+    # a budget shorter than one epoch: the run keeps its warmup epoch and one more, and the cosine
+    # schedule ends on the last planned step instead of at --epochs
+    cfg = quick_config(epochs=6, scheduler="cosine", warmup_epochs=1, time_budget=1e-3)
+    history = Trainer(cfg, tmp_path / "short").fit(*splits)
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert history[-1]["lr"] < 1e-9 < history[0]["lr"]
+    assert load_checkpoint(tmp_path / "short" / "checkpoints" / "last.pt")["planned_epochs"] == 2
+    # a budget that holds every epoch changes nothing
+    roomy = Trainer(cfg.replace(epochs=2, time_budget=3600.0), tmp_path / "roomy").fit(*splits)
+    assert [h["epoch"] for h in roomy] == [1, 2]
+    with pytest.raises(GrinlabError, match="cannot be re-planned"):
+        quick_config(scheduler="onecycle", time_budget=60.0)

@@ -20,6 +20,7 @@ _FIELDS = {
     "task": "task",
     "model": "model",
     "epochs": "epochs",
+    "time_budget": "time_budget",
     "batch_size": "batch_size",
     "optimizer": "optimizer",
     "lr": "lr",
@@ -88,6 +89,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     g = p.add_argument_group("optimisation")
     g.add_argument("--epochs", type=int, help="number of epochs (default 10)")
+    g.add_argument(
+        "--time-budget",
+        type=float,
+        metavar="SECONDS",
+        help="wall clock for the run: after the first epoch, run as many epochs as fit (at most --epochs) "
+        "and end the lr schedule there (for a lent GPU's minutes; default off)",
+    )
     g.add_argument("--batch-size", type=int, help="batch size (default 64)")
     g.add_argument("--optimizer", help="sgd, adam (default), adamw, rmsprop or adadelta")
     g.add_argument("--lr", type=float, help="learning rate (default 1e-3)")

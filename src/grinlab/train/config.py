@@ -34,6 +34,9 @@ class TrainConfig:
     val_fraction: float = 0.15
     seed: int = 0
     epochs: int = 10
+    # Seconds of wall clock for the epochs, validation included (0 = off): after the first epoch
+    # the run plans as many epochs as fit (at most ``epochs``) and the lr schedule ends there.
+    time_budget: float = 0.0
     batch_size: int = 64
     optimizer: str = "adam"
     lr: float = 1e-3
@@ -98,6 +101,12 @@ class TrainConfig:
         )
         need(0.0 < self.val_fraction < 1.0, f"val fraction must be between 0 and 1, got {self.val_fraction}")
         need(self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}")
+        need(self.time_budget >= 0, f"time budget must be >= 0 seconds (0 = off), got {self.time_budget}")
+        need(
+            not self.time_budget or self.scheduler not in ("onecycle", "plateau"),
+            "a time budget plans the epochs after the first one; the onecycle and plateau schedulers "
+            "cannot be re-planned: use cosine, step or none",
+        )
         need(self.batch_size >= 1, f"batch size must be at least 1, got {self.batch_size}")
         need(self.lr > 0, f"learning rate must be positive, got {self.lr}")
         need(self.weight_decay >= 0, f"weight decay must be >= 0, got {self.weight_decay}")

@@ -29,7 +29,6 @@ import logging
 import os
 import time
 import zipfile
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -80,11 +79,13 @@ def _teachers(models: tuple[str, ...], classes: tuple[str, ...]):
 
 def _teacher_probs(teacher, spec: Preprocessing, images: np.ndarray) -> np.ndarray:
     """uint8 crops at the teachers' input -> (N, n_teachers, n_classes) float32, task order."""
-    out = np.empty((len(images), len(teacher.models), len(teacher.orders[0])), np.float32)
+    import torch
+
+    out = np.empty((len(images), len(teacher.members), len(teacher.orders[0])), np.float32)
     for s in range(0, len(images), BATCH):
-        x = normalize(images[s : s + BATCH], spec)
-        for t, (clf, order) in enumerate(zip(teacher.models, teacher.orders, strict=True)):
-            out[s : s + BATCH, t] = clf.predict_input(x)[:, order]
+        x = torch.from_numpy(normalize(images[s : s + BATCH], spec))
+        for t, (member, order) in enumerate(zip(teacher.members, teacher.orders, strict=True)):
+            out[s : s + BATCH, t] = member.probs(x)[:, order].cpu().numpy()
     return out
 
 
@@ -138,7 +139,7 @@ def build_views(
         "format": FORMAT,
         "classes": list(classes),
         "preprocessing": spec.to_dict(),
-        "teachers": [asdict(i) for i in t.info],
+        "teachers": [i.to_dict() for i in t.info],
         "preset": preset,
         "seed": int(seed),
         "n_images": int(len(images)),

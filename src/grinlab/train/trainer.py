@@ -26,7 +26,7 @@ import shlex
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -336,7 +336,7 @@ class Trainer:
             )
         self.classes_ = tuple(train_ds.classes)
         num_classes = len(self.classes_)
-        device = resolve_device(cfg.device)
+        device = self.device_ = resolve_device(cfg.device)
         spec = cfg.preprocessing
         log.info("preparing %d train / %d val crops at %s", len(train_ds), len(val_ds), spec.size)
         train_t = FaceTorchDataset(train_ds, spec, cfg.augment, cfg.seed, soft_labels=cfg.soft_labels)
@@ -378,10 +378,13 @@ class Trainer:
             "bad_epochs": 0,
             "stopped": False,
             "history": [],
+            "planned_epochs": cfg.epochs,  # fewer once a --time-budget run has timed its first epoch
         }
         if self.resume:
             ckpt = self._load_resume(model, optimizer, scheduler, scaler, generator)
-            state.update({k: ckpt[k] for k in state})
+            state.update({k: ckpt[k] for k in state if k in ckpt})
+            if not cfg.time_budget:  # a resume without the budget runs to --epochs
+                state["planned_epochs"] = cfg.epochs
             _atomic_write_text(
                 self.run_dir / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in state["history"])
             )
@@ -403,7 +406,7 @@ class Trainer:
         history = state["history"]
         try:
             for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
-                if state["stopped"]:
+                if state["stopped"] or epoch > state["planned_epochs"]:
                     break
                 t0 = time.perf_counter()
                 train_t.set_epoch(epoch)
@@ -439,6 +442,8 @@ class Trainer:
                     "images_per_s": round(n_seen / max(train_seconds, 1e-9), 1),
                 }
                 history.append(row)
+                if cfg.time_budget and epoch == 1:
+                    self._plan_epochs(state, row["seconds"], scheduler if per_step else None, steps)
                 improved = state["best_value"] is None or (
                     value < state["best_value"] if cfg.monitor == "val_loss" else value > state["best_value"]
                 )
@@ -457,7 +462,7 @@ class Trainer:
                     f.write(json.dumps(row) + "\n")
                 log.info(
                     "epoch %d/%d train loss %.4f acc %.4f | val loss %.4f acc %.4f macro-F1 %.4f | %.1f s",
-                    epoch, cfg.epochs, train_loss, train_acc, val_loss, m["accuracy"], m["macro_f1"], row["seconds"],
+                    epoch, state["planned_epochs"], train_loss, train_acc, val_loss, m["accuracy"], m["macro_f1"], row["seconds"],
                 )  # fmt: skip
                 if state["stopped"]:
                     log.info("early stopping: %s did not improve for %d epochs", cfg.monitor, cfg.patience)
@@ -478,6 +483,23 @@ class Trainer:
             )
         return history
 
+    def _plan_epochs(self, state: dict, first_epoch_seconds: float, scheduler, steps: int) -> None:
+        """--time-budget: as many epochs as fit at the first epoch's pace (which includes one-time
+        costs, so the plan errs short), and the lr schedule re-aimed at the last of them. The first
+        epoch's lr does not depend on the plan when it is all warmup (--warmup-epochs >= 1)."""
+        cfg = self.config
+        fit = int(cfg.time_budget // max(first_epoch_seconds, 1e-6))
+        planned = max(min(cfg.epochs, fit), cfg.warmup_epochs + 1, 1)
+        state["planned_epochs"] = planned
+        if isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR):
+            for fn in scheduler.lr_lambdas:
+                if isinstance(fn, LrFactor):
+                    fn.total = planned * steps
+        log.info(
+            "time budget %.0f s: the first epoch took %.1f s, so the run plans %d of at most %d epochs",
+            cfg.time_budget, first_epoch_seconds, planned, cfg.epochs,
+        )  # fmt: skip
+
     def _load_teacher(self, val_loader, train_t: FaceTorchDataset):
         """The distillation teacher(s): ONNX models asked online, or stored teacher views, which
         ``train_t`` then draws its crops from. Their val accuracy goes to the log and config.json.
@@ -492,8 +514,8 @@ class Trainer:
             now = list(teacher.info)
             views = teacher.summary()
         else:
-            teacher = Teacher(cfg.teachers, self.classes_, cfg.preprocessing)
-            now = [asdict(t) for t in teacher.info]
+            teacher = Teacher(cfg.teachers, self.classes_, cfg.preprocessing, device=self.device_)
+            now = [t.to_dict() for t in teacher.info]
         cfg_path = self.run_dir / "config.json"
         if self.resume and cfg_path.is_file():
             stored = json.loads(cfg_path.read_text()).get("teachers", {})
@@ -518,7 +540,7 @@ class Trainer:
                 acc,
             )
         else:
-            acc = teacher.accuracy(val_loader)
+            acc = teacher.accuracy(val_loader, self.device_)
             log.info(
                 "teacher (%s, each crop and its mirror): val acc %.4f", ", ".join(t["name"] for t in now), acc
             )

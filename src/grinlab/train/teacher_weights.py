@@ -1,0 +1,162 @@
+"""An exported zoo network back in torch: the weights of a ``grinlab export`` ONNX file loaded into
+the zoo architecture its card names, so a distillation teacher can run on the training GPU beside
+the student (ONNX Runtime would run it on the CPU, or need a CUDA build of ONNX Runtime).
+
+The exporter folds each BatchNorm into the convolution before it, so the ONNX file holds one weight
+and one bias per convolution. Here each convolution gets the folded weight and its BatchNorm becomes
+"add the folded bias" (mean 0, variance 1 - eps, scale 1): the same function, checked against ONNX
+Runtime on every conversion. Convolutions are matched to the graph's Conv nodes in execution order
+(forward hooks on the zoo model), which the exporter preserves.
+
+A teacher-weights file (``.pt``) holds that state dict (float16 by default: half the bytes of the
+ONNX file, for carrying teachers to a GPU machine) with the ONNX file's card, whose name and sha256
+a distilled student's card then names.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import GrinlabError
+
+FORMAT = "grinlab-teacher-weights-1"
+PARITY_TOLERANCE = 1e-4  # max |p_torch - p_onnx| on the conversion's check inputs (float32)
+
+
+def _card(onnx_path: Path) -> dict:
+    card_path = onnx_path.with_suffix(".json")
+    if not card_path.is_file():
+        raise GrinlabError(
+            f"{onnx_path}: no model card {card_path.name} beside it; export it with grinlab export"
+        )
+    return json.loads(card_path.read_text())
+
+
+def _build(card: dict, source: str) -> nn.Module:
+    from .zoo import create_model, list_models
+
+    arch = str(card.get("architecture", "")).replace(" (int8)", "")
+    if arch not in list_models():
+        raise GrinlabError(
+            f"{source}: its card names architecture {card.get('architecture')!r}, not a zoo network; "
+            "only float zoo networks exported by grinlab export can run in torch"
+        )
+    pre = card["preprocessing"]
+    return create_model(arch, len(card["labels"]), pre["channels"], tuple(pre["size"])).eval()
+
+
+def _execution_order(model: nn.Module, kinds: tuple[type, ...], sample: torch.Tensor) -> list[nn.Module]:
+    order: list[nn.Module] = []
+    hooks = [
+        m.register_forward_hook(lambda mod, i, o: order.append(mod))
+        for m in model.modules()
+        if isinstance(m, kinds)
+    ]
+    try:
+        with torch.no_grad():
+            model(sample)
+    finally:
+        for h in hooks:
+            h.remove()
+    return order
+
+
+def zoo_model_from_onnx(onnx_path: str | Path) -> tuple[nn.Module, dict]:
+    """(float32 torch model in eval mode, card) with the ONNX file's weights, checked against ONNX
+    Runtime. Raises GrinlabError when the file is not a float zoo network as grinlab exports it."""
+    import onnx
+    from onnx import numpy_helper
+
+    path = Path(onnx_path)
+    card = _card(path)
+    model = _build(card, path.name)
+    graph = onnx.load(str(path)).graph
+    inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    convs = [n for n in graph.node if n.op_type == "Conv"]
+    gemms = [n for n in graph.node if n.op_type == "Gemm"]
+    pre = card["preprocessing"]
+    sample = torch.zeros(1, pre["channels"], *pre["size"])
+    t_convs = _execution_order(model, (nn.Conv2d,), sample)
+    t_bns = _execution_order(model, (nn.BatchNorm2d,), sample)
+    t_linears = _execution_order(model, (nn.Linear,), sample)
+    if len(convs) != len(t_convs) or len(gemms) != len(t_linears) or len(t_bns) not in (0, len(t_convs)):
+        raise GrinlabError(
+            f"{path.name}: its graph ({len(convs)} Conv, {len(gemms)} Gemm) does not match the zoo's "
+            f"{card.get('architecture')} ({len(t_convs)} convolutions, {len(t_linears)} linear layers)"
+        )
+    with torch.no_grad():
+        for k, (node, conv) in enumerate(zip(convs, t_convs, strict=True)):
+            weight = inits.get(node.input[1])
+            bias = inits.get(node.input[2]) if len(node.input) > 2 else None
+            if weight is None or tuple(weight.shape) != tuple(conv.weight.shape):
+                raise GrinlabError(f"{path.name}: Conv {node.name} does not fit the zoo's convolution {k}")
+            conv.weight.copy_(torch.from_numpy(np.array(weight)))
+            bias_t = torch.from_numpy(np.array(bias)) if bias is not None else torch.zeros(conv.out_channels)
+            if t_bns:  # BatchNorm folded away: it becomes "+ bias"
+                bn = t_bns[k]
+                bn.weight.fill_(1.0)
+                bn.running_mean.zero_()
+                bn.running_var.fill_(1.0 - bn.eps)
+                bn.bias.copy_(bias_t)
+                if conv.bias is not None:
+                    conv.bias.zero_()
+            elif conv.bias is not None:
+                conv.bias.copy_(bias_t)
+        for node, linear in zip(gemms, t_linears, strict=True):
+            linear.weight.copy_(torch.from_numpy(np.array(inits[node.input[1]])))
+            linear.bias.copy_(torch.from_numpy(np.array(inits[node.input[2]])))
+    _check_parity(model, path, card)
+    return model, card
+
+
+def _check_parity(model: nn.Module, path: Path, card: dict) -> None:
+    from ..classify.onnx_classifier import OnnxClassifier
+
+    pre = card["preprocessing"]
+    x = np.random.default_rng(0).normal(size=(16, pre["channels"], *pre["size"])).astype(np.float32)
+    expected = OnnxClassifier(path, threads=1).predict_input(x)
+    with torch.no_grad():
+        got = torch.softmax(model(torch.from_numpy(x)), 1).numpy()
+    diff = float(np.abs(got - expected).max())
+    if diff > PARITY_TOLERANCE:
+        raise GrinlabError(
+            f"{path.name}: the torch copy differs from ONNX Runtime by {diff:.2g}; not a zoo export"
+        )
+
+
+def save_teacher_weights(onnx_path: str | Path, out: str | Path, dtype: torch.dtype = torch.float16) -> Path:
+    """Write ``out`` (.pt): the ONNX teacher's weights for its zoo network, and its card."""
+    from ..modelcard import sha256_file
+
+    path = Path(onnx_path)
+    model, card = zoo_model_from_onnx(path)
+    card = {**card, "sha256": sha256_file(path), "onnx_file": path.name}
+    state = {k: (v.to(dtype) if v.is_floating_point() else v) for k, v in model.state_dict().items()}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    torch.save({"format": FORMAT, "card": card, "state_dict": state}, tmp)
+    tmp.replace(out)
+    return out
+
+
+def load_teacher_weights(path: str | Path) -> tuple[nn.Module, dict]:
+    """(float32 torch model in eval mode, the source ONNX file's card) from a teacher-weights file."""
+    path = Path(path)
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # a truncated or foreign file: one line, not a pickle traceback
+        raise GrinlabError(f"{path}: not a teacher-weights file ({type(e).__name__}); rebuild it") from e
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise GrinlabError(f"{path}: not a {FORMAT} file; make it with benchmarks/teacher_weights.py")
+    card = blob["card"]
+    model = _build(card, path.name)
+    model.load_state_dict(
+        {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
+    )
+    return model.eval(), card
