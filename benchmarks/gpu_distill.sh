@@ -18,8 +18,10 @@
 #    The 600 PublicTest rows only show progress there; students are chosen here on all of PublicTest.
 # 3. Back here, with the reply's files_at folder:
 #        bash benchmarks/gpu_distill.sh finish FILES_AT
-#    unpacks the run folders into benchmarks/work/gpu_students/, exports each student's last
-#    checkpoint (float and int8) and measures them with benchmarks/shipped_models.py.
+#    unpacks the run folders into benchmarks/work/gpu_students/, exports each student's best and
+#    last checkpoint as int8 and writes benchmarks/results/gpu_distill.{json,md}
+#    (benchmarks/gpu_distill_report.py: PublicTest only; a student worth shipping is then measured
+#    with benchmarks/shipped_models.py, PrivateTest once).
 # A CPU smoke test of the device step (no GPU needed):
 #    DEVICE=cpu TRAIN_SECONDS=20 EXTRA_ARGS="--max-train-batches 4" OUT=/tmp/gd bash benchmarks/gpu_distill.sh device
 set -euo pipefail
@@ -86,16 +88,16 @@ finish() {  # files_at
   mkdir -p "$dest"
   # the runs' config names the device's csv: rebuild it here from the same pack (sha256-checked)
   [[ -f $CSV ]] || "$PY" benchmarks/fer2013_pack.py unpack "$CARRY/fer2013_pack" "$CSV"
-  local models=()
   for s in "${STUDENTS[@]}"; do
     local name=${s%%|*}
     [[ -f $src/$name.tar.gz ]] || { echo "$name: no run came back"; continue; }
     tar -xzf "$src/$name.tar.gz" -C "$dest"
-    "$PY" -m grinlab export "$dest/$name" --which last --out "$dest/${name}_float.onnx" --name "${name}_float" --force
-    "$PY" -m grinlab export "$dest/$name" --which last --out "$dest/$name.onnx" --name "$name" --int8 --force
-    models+=("$dest/$name.onnx" "$dest/${name}_float.onnx")
+    for which in best last; do
+      "$PY" -m grinlab export "$dest/$name" --which $which --out "$dest/${name}_$which.onnx" \
+        --name "${name}_$which" --int8 --force
+    done
   done
-  echo "measure with: $PY benchmarks/shipped_models.py --models emotion7 --also ${models[*]}"
+  "$PY" benchmarks/gpu_distill_report.py "$dest"
 }
 
 case "${1:-}" in
