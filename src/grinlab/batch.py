@@ -3,11 +3,15 @@
 Layout of ``out_dir``: ``results.jsonl`` (one FrameResult per line), ``results.csv`` (one row per
 face and model, when asked), ``annotated/`` (images and videos with boxes, labels and smile bars),
 ``timeline/<video>.png`` (smile intensity over time per video), ``done.txt`` (finished inputs,
-for ``resume``). Inputs are never modified; a bad item becomes an error row and the batch goes on.
+for ``resume``) and ``run.json`` (the options that decide the rows; ``resume`` refuses others).
+Inputs are never modified; a bad item becomes an error row and the batch goes on; a full disk
+ends the run with one error and leaves every finished input's rows readable.
 """
 
 from __future__ import annotations
 
+import errno
+import json
 import logging
 import os
 from dataclasses import dataclass, field, replace
@@ -23,7 +27,8 @@ from .io.sources import expand_inputs, iter_image, iter_video, kind_of
 from .pipeline import Analyzer
 
 log = logging.getLogger(__name__)
-OUTPUT_NAMES = ("results.jsonl", "results.csv", "done.txt", "annotated", "timeline")
+OUTPUT_NAMES = ("results.jsonl", "results.csv", "done.txt", "run.json", "annotated", "timeline")
+RUN_FORMAT = "grinlab-analyze-run-1"
 
 
 @dataclass
@@ -51,8 +56,11 @@ class BatchSummary:
 def _atomic_imwrite(path: Path, image) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".part" + path.suffix)
-    if not cv2.imwrite(str(tmp), image):
-        raise GrinlabError(f"{path}: cannot write the annotated image")
+    if not cv2.imwrite(str(tmp), image):  # OpenCV says only "no": a full disk is the usual reason
+        import shutil
+
+        full = shutil.disk_usage(path.parent).free < 4 * image.nbytes
+        raise OSError(errno.ENOSPC if full else errno.EIO, f"{path}: cannot write the annotated image")
     os.replace(tmp, path)
 
 
@@ -76,6 +84,66 @@ def check_out_dir(out_dir: Path, resume: bool, force: bool) -> None:
         )
 
 
+def run_options(analyzer: Analyzer, every: int, write_csv: bool, annotate: bool, max_pixels: int) -> dict:
+    """Everything that decides the rows and files of a run: a resumed run must use the same."""
+    from .modelcard import sha256_file
+
+    opts = analyzer.options
+    models = {}
+    for name, clf in analyzer.classifiers.items():
+        card = getattr(clf, "card", None)
+        models[name] = getattr(card, "sha256", "") or sha256_file(clf.path)
+    return {
+        "format": RUN_FORMAT,
+        "detector": analyzer.detector_name,
+        "detector_options": {k: str(v) for k, v in sorted(opts.detector_options.items())},
+        "models": models,
+        "flip_tta": opts.flip_tta,
+        "faces_are_crops": opts.faces_are_crops,
+        "max_faces": opts.max_faces,
+        "crop_margin": opts.crop_margin,
+        "every": every,
+        "csv": write_csv,
+        "annotate": annotate,
+        "max_pixels": max_pixels,
+    }
+
+
+def _check_run_options(out_dir: Path, now: dict, resume: bool) -> None:
+    """Record the options (a fresh run) or refuse a resume whose options differ from the run's."""
+    path = out_dir / "run.json"
+    if resume and (out_dir / "done.txt").exists():
+        try:
+            before = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise GrinlabError(
+                f"{out_dir} has no run.json, so its options are unknown (an older grinlab or not an "
+                "analyze folder); rerun with --force to start again"
+            ) from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            raise GrinlabError(f"{path}: unreadable; rerun with --force to start again") from None
+        changed = [k for k in now if before.get(k) != now[k]]
+        if changed:
+            what = "; ".join(f"{k} was {before.get(k)!r}, now {now[k]!r}" for k in changed)
+            raise GrinlabError(
+                f"--resume with other options than the run in {out_dir} ({what}); rerun with that "
+                "run's options, or with --force to start again"
+            )
+        return
+    tmp = path.with_name("run.json.tmp")
+    tmp.write_text(json.dumps(now, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def _write_error(out_dir: Path, exc: OSError) -> GrinlabError:
+    full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    why = "the disk is full" if full else f"cannot write ({exc.strerror or exc})"
+    return GrinlabError(
+        f"{out_dir}: {why}; the rows of every input listed in done.txt are complete: "
+        f"{'free some space' if full else 'fix that'} and rerun with --resume to finish"
+    )
+
+
 def run_batch(
     analyzer: Analyzer,
     inputs: list[str | Path],
@@ -97,39 +165,51 @@ def run_batch(
     files = expand_inputs(inputs)
     roots = [Path(p) for p in inputs if Path(p).is_dir()]
     check_out_dir(out_dir, resume, force)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    manifest = Manifest(out_dir / "done.txt", resume=resume)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _check_run_options(out_dir, run_options(analyzer, every, write_csv, annotate, max_pixels), resume)
+        manifest = Manifest(out_dir / "done.txt", resume=resume)
+        jsonl = JsonlSink(out_dir / "results.jsonl", resume, manifest.done)
+        csv_sink = CsvSink(out_dir / "results.csv", resume, manifest.done) if write_csv else None
+    except OSError as exc:
+        raise _write_error(out_dir, exc) from None
     summary = BatchSummary(out_dir)
-    jsonl = JsonlSink(out_dir / "results.jsonl", resume, manifest.done)
-    csv_sink = CsvSink(out_dir / "results.csv", resume, manifest.done) if write_csv else None
     bar = tqdm(files, desc="analyze", unit="file", disable=not progress)
     try:
-        for path in bar:
-            source = str(path)
-            if source in manifest.done:
-                summary.skipped_done += 1
-                continue
-            summary.items += 1
-            kind = kind_of(path)
-            rel = _relative_name(path, roots)
-            if kind == "video":
-                _analyze_video(
-                    analyzer, path, rel, out_dir, every, annotate, jsonl, csv_sink, summary, progress
-                )
-            else:
-                for fr in iter_image(path, max_pixels):
-                    _write_still(analyzer, fr, rel, out_dir, annotate, jsonl, csv_sink, summary)
-            jsonl.flush()
-            if csv_sink:
-                csv_sink.flush()
-            manifest.mark(source)
-            bar.set_postfix(faces=summary.faces, failed=len(summary.failed))
+        _run_items(analyzer, bar, roots, out_dir, every, annotate, max_pixels, progress,
+                   manifest, jsonl, csv_sink, summary)  # fmt: skip
+    except OSError as exc:
+        raise _write_error(out_dir, exc) from None
     finally:
-        jsonl.close()
-        if csv_sink:
-            csv_sink.close()
-        manifest.close()
+        for sink in (jsonl, csv_sink, manifest):
+            try:
+                if sink is not None:
+                    sink.close()
+            except OSError:  # the disk is still full: the rows already synced stay as they are
+                pass
     return summary
+
+
+def _run_items(analyzer, bar, roots, out_dir, every, annotate, max_pixels, progress,
+               manifest, jsonl, csv_sink, summary) -> None:  # fmt: skip
+    for path in bar:
+        source = str(path)
+        if source in manifest.done:
+            summary.skipped_done += 1
+            continue
+        summary.items += 1
+        kind = kind_of(path)
+        rel = _relative_name(path, roots)
+        if kind == "video":
+            _analyze_video(analyzer, path, rel, out_dir, every, annotate, jsonl, csv_sink, summary, progress)
+        else:
+            for fr in iter_image(path, max_pixels):
+                _write_still(analyzer, fr, rel, out_dir, annotate, jsonl, csv_sink, summary)
+        jsonl.flush()
+        if csv_sink:
+            csv_sink.flush()
+        manifest.mark(source)
+        bar.set_postfix(faces=summary.faces, failed=len(summary.failed))
 
 
 def _write_still(analyzer, fr, rel, out_dir, annotate, jsonl, csv_sink, summary) -> None:
@@ -191,6 +271,11 @@ def _analyze_video(
                 tmp_out.parent.mkdir(parents=True, exist_ok=True)
                 h, w = frame.shape[:2]
                 writer = cv2.VideoWriter(str(tmp_out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+                if not writer.isOpened():
+                    raise GrinlabError(
+                        f"{video_out}: OpenCV cannot write an mp4v video here (no encoder in this build, "
+                        "or the folder is not writable); pass --no-annotate to analyse without it"
+                    )
             writer.write(frame)
     if writer is not None:
         writer.release()

@@ -90,9 +90,11 @@ def downscale(image: np.ndarray, width: int | None) -> tuple[np.ndarray, float]:
 
 
 def nms(boxes: list[FaceBox], iou: float) -> list[FaceBox]:
-    """Greedy non-maximum suppression; returns boxes sorted by score, highest first."""
+    """Greedy non-maximum suppression; returns boxes sorted by score, highest first, ties top to
+    bottom then left to right: detectors hand equal scores over in an order that can change from
+    run to run (Haar's parallel scan), and face indices must not."""
     kept: list[FaceBox] = []
-    for b in sorted(boxes, key=lambda b: -b.score):
+    for b in sorted(boxes, key=lambda b: (-b.score, b.y, b.x, b.w, b.h)):
         if all(b.iou(k) <= iou for k in kept):
             kept.append(b)
     return kept

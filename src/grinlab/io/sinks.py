@@ -141,7 +141,12 @@ class Manifest:
         self.path = Path(path)
         if not resume and self.path.exists():
             self.path.unlink()
-        self.done: set[str] = set(self.path.read_text().splitlines()) if self.path.exists() else set()
+        text = self.path.read_text() if self.path.exists() else ""
+        if text and not text.endswith("\n"):  # a line torn by a kill: that input is not done
+            text = text[: text.rfind("\n") + 1]
+            with open(self.path, "r+") as f:
+                f.truncate(len(text.encode()))
+        self.done: set[str] = set(text.splitlines())
         self._f = open(self.path, "a")
 
     def mark(self, source: str) -> None:
