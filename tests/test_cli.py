@@ -46,3 +46,19 @@ def test_console_script_error_is_one_line_without_traceback(tmp_path):
     assert res.returncode == 2
     assert res.stderr.strip().count("\n") == 0 and "Traceback" not in res.stderr
     assert "no such file or folder" in res.stderr
+
+
+def test_a_closed_pipe_ends_quietly():
+    """`grinlab models --json | head -1` with the reader already gone: no BrokenPipeError traceback."""
+    import os
+    import subprocess
+    import sys
+
+    for args, code in ((["models", "--json"], 141), (["models"], 141), (["--help"], 0)):
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # the reader has gone before the first write
+        done = subprocess.run([sys.executable, "-m", "grinlab", *args], stdout=write_end, stderr=subprocess.PIPE,
+                              env={**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"})  # fmt: skip
+        os.close(write_end)
+        assert done.stderr.decode() == "", args
+        assert done.returncode == code, args  # 141 = 128 + SIGPIPE, as a shell reports `yes | head`
