@@ -113,12 +113,25 @@ class ActionOptions:
     timeout_s: float = 5.0
 
     def __post_init__(self):
+        if isinstance(self.on, str) or not all(isinstance(e, str) for e in self.on):
+            raise GrinlabError(f"actions.on must be a list of event names, got {self.on!r}")
+        for name in ("webhook", "hook"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise GrinlabError(f"actions.{name} must be a string, got {getattr(self, name)!r}")
+        if self.command is not None and not isinstance(self.command, str):
+            if not all(isinstance(c, (str, int, float)) and not isinstance(c, bool) for c in self.command):
+                raise GrinlabError(
+                    f"actions.command must be a string or a list of words, got {self.command!r}"
+                )
         object.__setattr__(self, "on", tuple(self.on))
         bad = [e for e in self.on if e not in EVENT_KINDS]
         if bad:
             raise GrinlabError(f"actions.on: unknown event {bad[0]!r}; events are {', '.join(EVENT_KINDS)}")
         if isinstance(self.command, str):
-            object.__setattr__(self, "command", tuple(shlex.split(self.command)))
+            try:
+                object.__setattr__(self, "command", tuple(shlex.split(self.command)))
+            except ValueError as exc:  # an unclosed quote
+                raise GrinlabError(f"actions.command: {exc} in {self.command!r}") from None
         elif self.command is not None:
             object.__setattr__(self, "command", tuple(str(c) for c in self.command))
         if self.command is not None and not self.command:
@@ -179,7 +192,7 @@ def load_config(path: str | Path | None) -> GateConfig:
                 raise GrinlabError(f"{path}: [{section}] {key} must be a number, got {value!r}")
         try:
             parts[section] = cls(**values)
-        except TypeError as exc:
+        except (TypeError, GrinlabError) as exc:
             raise GrinlabError(f"{path}: [{section}]: {exc}") from None
     return GateConfig(**parts)
 

@@ -17,6 +17,12 @@ from .preprocess import Preprocessing
 CARD_VERSION = 1
 
 
+# card fields a file could give with the wrong JSON type
+_FIELD_TYPES = {"name": str, "task": str, "architecture": str, "params": int, "onnx_file": str, "sha256": str,
+                "dataset": dict, "metrics": dict, "command": str, "created": str, "notes": str,
+                "outputs": str, "stages": dict, "decision": dict, "version": int}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ModelCard:
     name: str
@@ -50,15 +56,27 @@ class ModelCard:
     @classmethod
     def from_dict(cls, d: dict, source: str = "model card") -> ModelCard:
         try:
+            if not isinstance(d, dict):
+                raise TypeError(f"a card is a JSON object, got {type(d).__name__}")
             d = dict(d)
-            d["labels"] = tuple(d["labels"])
+            labels = d["labels"]
+            if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+                raise TypeError("labels must be a non-empty list of names")
+            if len(set(labels)) != len(labels):
+                raise ValueError("labels must be unique")
+            d["labels"] = tuple(labels)
             d["preprocessing"] = Preprocessing.from_dict(d["preprocessing"])
+            for name, kind in _FIELD_TYPES.items():
+                if name in d and not isinstance(d[name], kind):
+                    raise TypeError(
+                        f"{name} must be {kind.__name__ if isinstance(kind, type) else 'a number'}"
+                    )
             known = set(cls.__dataclass_fields__)
             return cls(**{k: v for k, v in d.items() if k in known})
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, GrinlabError) as exc:
             raise GrinlabError(
                 f"{source}: not a valid grinlab model card ({exc}); re-export the model"
-            ) from exc
+            ) from None
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
@@ -74,9 +92,11 @@ class ModelCard:
                 f"{path}: model card not found; every .onnx model needs its .json card beside it"
             )
         try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise GrinlabError(f"{path}: model card is not valid JSON ({exc})") from exc
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise GrinlabError(f"{path}: model card is not valid JSON ({exc})") from None
+        except RecursionError:
+            raise GrinlabError(f"{path}: model card nests too deep to be a card") from None
         return cls.from_dict(data, source=str(path))
 
 

@@ -8,6 +8,7 @@ Images are numpy uint8 arrays as OpenCV decodes them: (H, W) grey or (H, W, 3) B
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -17,6 +18,7 @@ import numpy as np
 from .errors import GrinlabError
 
 NORMALIZATIONS = ("per_image", "mean_std", "unit")
+MAX_INPUT_SIDE = 1024  # a model input side beyond this is a damaged card, not a face model
 
 
 @dataclass(frozen=True)
@@ -40,18 +42,36 @@ class Preprocessing:
             raise GrinlabError(f"channels must be 1 or 3, got {self.channels}")
         if self.normalization not in NORMALIZATIONS:
             raise GrinlabError(f"normalization must be one of {NORMALIZATIONS}, got {self.normalization!r}")
-        if len(self.size) != 2 or min(self.size) < 8:
-            raise GrinlabError(f"size must be (height, width) of at least 8 px, got {self.size}")
+        if (
+            len(self.size) != 2
+            or not all(isinstance(s, int) and not isinstance(s, bool) for s in self.size)
+            or not 8 <= min(self.size) <= max(self.size) <= MAX_INPUT_SIDE
+        ):
+            raise GrinlabError(f"size must be (height, width) of 8 to {MAX_INPUT_SIDE} px, got {self.size}")
         object.__setattr__(self, "size", tuple(int(s) for s in self.size))
-        object.__setattr__(self, "mean", tuple(float(m) for m in self.mean))
-        object.__setattr__(self, "std", tuple(float(s) for s in self.std))
+        for name in ("mean", "std"):
+            values = getattr(self, name)
+            if (
+                len(values) not in (1, self.channels)
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+                or not all(math.isfinite(v) for v in values)
+            ):
+                raise GrinlabError(f"{name} must be 1 or {self.channels} finite numbers, got {values}")
+            object.__setattr__(self, name, tuple(float(v) for v in values))
+        if min(self.std) <= 0:
+            raise GrinlabError(f"std must be positive, got {self.std}")
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @classmethod
     def from_dict(cls, d: dict) -> Preprocessing:
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        if not isinstance(d, dict):
+            raise GrinlabError(f"preprocessing must be a mapping, got {type(d).__name__}")
+        try:
+            return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        except TypeError as exc:  # unknown keys, or values of the wrong kind
+            raise GrinlabError(f"preprocessing: {exc}") from None
 
 
 def convert_channels(image: np.ndarray, channels: int) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import GrinlabError
+from ..io.images import DEFAULT_MAX_PIXELS, check_size
 from ..labels import EMOTION7, task_labels
 from ..progress import progress_enabled
 from .dataset import FaceDataset
@@ -62,7 +63,8 @@ def _norm(name: str) -> str:
 
 def read_image(path: str | os.PathLike, grey: bool = False) -> np.ndarray | None:
     """Decode an image as uint8 grey (H, W) if ``grey`` else as OpenCV gives it (grey stays grey,
-    colour becomes BGR, alpha is dropped); None if the file is empty or not a readable image.
+    colour becomes BGR, alpha is dropped); None if the file is empty or not a readable image; an
+    ImageTooLarge error if its header declares more than DEFAULT_MAX_PIXELS.
     Reads through numpy so non-ASCII paths work on every platform."""
     try:
         data = np.fromfile(path, np.uint8)
@@ -70,7 +72,11 @@ def read_image(path: str | os.PathLike, grey: bool = False) -> np.ndarray | None
         return None
     if data.size == 0:
         return None
-    return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE if grey else cv2.IMREAD_ANYCOLOR)
+    check_size(data.tobytes(), str(path), DEFAULT_MAX_PIXELS)  # a decompression bomb: an error
+    try:
+        return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE if grey else cv2.IMREAD_ANYCOLOR)
+    except cv2.error:
+        return None
 
 
 def read_images(
@@ -87,14 +93,15 @@ def read_images(
     for i, p in enumerate(
         tqdm(paths, desc=desc, unit="img", leave=False, disable=len(paths) < 500 or not progress_enabled())
     ):
-        image = read_image(p, grey)
+        try:
+            image, why = read_image(p, grey), "cannot read it as an image (empty or corrupt?)"
+        except GrinlabError as exc:  # over the pixel limit
+            image, why = None, str(exc).removeprefix(f"{p}: ")
         if image is None:
             if not skip_unreadable:
                 prefix = f"{where[i]}: " if where is not None else ""
-                raise GrinlabError(
-                    f"{prefix}{p}: cannot read it as an image (empty or corrupt?); remove it or pass skip_unreadable=True"
-                )
-            log.warning("skipping unreadable image %s", p)
+                raise GrinlabError(f"{prefix}{p}: {why}; remove it or pass skip_unreadable=True")
+            log.warning("skipping unreadable image %s (%s)", p, why)
             continue
         images.append(image)
         kept.append(i)

@@ -2,7 +2,8 @@
 
 Handles zero-byte, truncated, corrupt and non-image files, 16-bit PNG/TIFF (scaled to 8 bit),
 grey, RGBA (alpha dropped) and CMYK JPEG (OpenCV converts it), and refuses images over a pixel
-limit *before* decoding them (decompression bombs).
+limit *before* decoding them (decompression bombs), from the header of every format it reads
+(PNG, JPEG, WebP, BMP, TIFF, GIF, PNM); other formats rely on OpenCV's own limit.
 """
 
 from __future__ import annotations
@@ -24,40 +25,132 @@ class ImageTooLarge(GrinlabError):
 
 
 def header_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a PNG or JPEG header without decoding, else None (other formats)."""
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
-        w, h = struct.unpack(">II", data[16:24])
-        return w, h
-    if data[:2] == b"\xff\xd8":
-        i = 2
-        while i + 9 < len(data):
-            if data[i] != 0xFF:
-                i += 1
-                continue
-            marker = data[i + 1]
-            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
-                i += 1 if marker == 0xFF else 2
-                continue
-            seg_len = struct.unpack(">H", data[i + 2 : i + 4])[0]
-            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                h, w = struct.unpack(">HH", data[i + 5 : i + 9])
-                return w, h
-            i += 2 + seg_len
+    """(width, height) that the header of a PNG, JPEG, WebP, BMP, TIFF, GIF or PNM file declares,
+    read without decoding; None for other formats or a header too short to say."""
+    try:
+        for sniff in (_png, _jpeg, _webp, _bmp, _tiff, _gif, _pnm):
+            size = sniff(data)
+            if size is not None:
+                return size
+    except (struct.error, ValueError, IndexError):  # a header cut short or lying: let the decoder judge
+        return None
     return None
 
 
-def decode_image(data: bytes, name: str = "image", max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Encoded bytes -> uint8 BGR (H, W, 3)."""
-    if not data:
-        raise GrinlabError(f"{name}: empty file (0 bytes)")
+def _png(d: bytes):
+    if d[:8] == b"\x89PNG\r\n\x1a\n" and len(d) >= 24:
+        return struct.unpack(">II", d[16:24])
+    return None
+
+
+def _jpeg(d: bytes):
+    if d[:2] != b"\xff\xd8":
+        return None
+    i = 2
+    while i + 9 < len(d):
+        if d[i] != 0xFF:
+            i += 1
+            continue
+        marker = d[i + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
+            i += 1 if marker == 0xFF else 2
+            continue
+        seg_len = struct.unpack(">H", d[i + 2 : i + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            h, w = struct.unpack(">HH", d[i + 5 : i + 9])
+            return w, h
+        i += 2 + seg_len
+    return None
+
+
+def _webp(d: bytes):
+    if d[:4] != b"RIFF" or d[8:12] != b"WEBP" or len(d) < 30:
+        return None
+    chunk = d[12:16]
+    if chunk == b"VP8 ":  # lossy: 14-bit sizes after the frame tag and start code
+        w, h = struct.unpack("<HH", d[26:30])
+        return w & 0x3FFF, h & 0x3FFF
+    if chunk == b"VP8L":  # lossless: 14-bit width-1 and height-1 after the signature byte
+        bits = struct.unpack("<I", d[21:25])[0]
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X":  # extended: 24-bit canvas width-1 and height-1
+        return int.from_bytes(d[24:27], "little") + 1, int.from_bytes(d[27:30], "little") + 1
+    return None
+
+
+def _bmp(d: bytes):
+    if d[:2] != b"BM" or len(d) < 26:
+        return None
+    if struct.unpack("<I", d[14:18])[0] == 12:  # OS/2 BITMAPCOREHEADER
+        return struct.unpack("<HH", d[18:22])
+    w, h = struct.unpack("<ii", d[18:26])
+    return abs(w), abs(h)  # a negative height means top-down rows
+
+
+def _tiff(d: bytes):
+    if d[:4] not in (b"II*\x00", b"MM\x00*"):
+        return None
+    end = "<" if d[:2] == b"II" else ">"
+    ifd = struct.unpack(end + "I", d[4:8])[0]
+    count = struct.unpack(end + "H", d[ifd : ifd + 2])[0]
+    size = {}
+    for k in range(count):
+        tag, kind = struct.unpack(end + "HH", d[ifd + 2 + 12 * k : ifd + 6 + 12 * k])
+        if tag in (256, 257):  # ImageWidth, ImageLength: SHORT or LONG
+            at = ifd + 10 + 12 * k
+            size[tag] = struct.unpack(
+                end + ("H" if kind == 3 else "I"), d[at : at + (2 if kind == 3 else 4)]
+            )[0]
+    return (size[256], size[257]) if len(size) == 2 else None
+
+
+def _gif(d: bytes):
+    if d[:6] in (b"GIF87a", b"GIF89a") and len(d) >= 10:
+        return struct.unpack("<HH", d[6:10])
+    return None
+
+
+def _pnm(d: bytes):
+    if len(d) < 3 or d[0:1] != b"P" or d[1:2] not in b"123456":
+        return None
+    tokens, i = [], 2
+    while len(tokens) < 2 and i < min(len(d), 1024):
+        c = d[i : i + 1]
+        if c == b"#":  # a comment runs to the end of the line
+            while i < len(d) and d[i : i + 1] not in (b"\n", b"\r"):
+                i += 1
+        elif c.isspace():
+            i += 1
+        else:
+            j = i
+            while j < len(d) and d[j : j + 1].isdigit():
+                j += 1
+            if j == i:
+                return None
+            tokens.append(int(d[i:j]))
+            i = j
+    return (tokens[0], tokens[1]) if len(tokens) == 2 else None
+
+
+def check_size(data: bytes, name: str, max_pixels: int) -> None:
+    """Refuse an image whose header declares more than ``max_pixels`` pixels, before decoding."""
     size = header_size(data)
     if size and size[0] * size[1] > max_pixels:
         raise ImageTooLarge(
             f"{name}: {size[0]}x{size[1]} pixels is over the limit of {max_pixels:,}; "
             "raise --max-pixels if you trust this file"
         )
-    buf = np.frombuffer(data, np.uint8)
-    image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+
+
+def decode_image(data: bytes, name: str = "image", max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Encoded bytes -> uint8 BGR (H, W, 3)."""
+    if not data:
+        raise GrinlabError(f"{name}: empty file (0 bytes)")
+    check_size(data, name, max_pixels)
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:  # OpenCV's own limits (OPENCV_IO_MAX_IMAGE_PIXELS) and decoder errors
+        image = None
     if image is None or image.size == 0:
         raise GrinlabError(
             f"{name}: not a readable image (corrupt, truncated or not an image format OpenCV reads)"
