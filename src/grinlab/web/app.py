@@ -108,6 +108,15 @@ class AnalyzerPool:
             a.close()
 
 
+def _control_message(text: str) -> str | None:
+    """The "type" of a JSON text frame ({"type": "reset"}), or None for anything else."""
+    try:
+        message = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    return message.get("type") if isinstance(message, dict) and isinstance(message.get("type"), str) else None
+
+
 def error_response(code: int, message: str, headers: dict | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=code, headers=headers)
 
@@ -312,9 +321,15 @@ def create_app(options: ServeOptions | None = None) -> FastAPI:
                     break
                 data = message.get("bytes")
                 if not data:
-                    if message.get("text") and json.loads(message["text"] or "{}").get("type") == "reset":
+                    text = message.get("text") or ""
+                    if not text:
+                        continue
+                    if _control_message(text) == "reset":
                         pipeline = LivePipeline(None, FaceTracker(), detect_every=options.detect_every)
                         gate = SmileGate(options.gate)
+                    else:
+                        await ws.send_json({"type": "error", "message": 'text frames are control messages: '
+                                            'send {"type": "reset"}, or a frame as binary JPEG/PNG bytes'})  # fmt: skip
                     continue
                 if len(data) > options.max_upload_bytes:
                     await ws.send_json({"type": "error", "message": "frame too large"})
@@ -326,7 +341,7 @@ def create_app(options: ServeOptions | None = None) -> FastAPI:
                 except (GrinlabError, Busy) as exc:
                     reply = {"type": "error", "message": str(exc) or "all workers are busy"}
                 await ws.send_json(reply)
-        except (WebSocketDisconnect, json.JSONDecodeError, RuntimeError):
+        except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
             with lock:
