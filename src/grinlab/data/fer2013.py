@@ -68,7 +68,12 @@ def _parse(path: Path) -> dict[str, np.ndarray]:
     """Parse and validate every row: pixels (N, 48, 48) uint8, emotion (N,), usage (N,) index into
     USAGES, blank (N,) bool. Rows are numbered from 1 after the header in error messages."""
     log.info("parsing %s (once; later loads use the cache)", path)
-    lines = _read_bytes(path).split(b"\n")
+    return parse_rows(_read_bytes(path), path)
+
+
+def parse_rows(data: bytes, path: Path | str = "fer2013.csv") -> dict[str, np.ndarray]:
+    """The rows of a FER2013 csv held in ``data`` (``path`` names it in errors): see ``_parse``."""
+    lines = data.split(b"\n")
     header = lines[0].decode("utf-8", "replace").lstrip("\ufeff").strip()
     if header != HEADER:
         raise GrinlabError(
@@ -113,9 +118,11 @@ def _parse(path: Path) -> dict[str, np.ndarray]:
     if joined.translate(None, _PIXEL_CHARS):
         for i, p in enumerate(pixel_fields):
             if p.translate(None, _PIXEL_CHARS):
-                bad = next(t for t in p.split() if t.translate(None, _PIXEL_CHARS[:10]))
+                # split on spaces only: a tab or other whitespace is itself the bad character
+                bad = next(t for t in p.split(b" ") if t.translate(None, _PIXEL_CHARS[:10]))
                 raise _row_error(
-                    path, i + 1, f"pixels has {bad.decode(errors='replace')!r}, expected integers 0..255"
+                    path, i + 1, f"pixels has {bad.decode(errors='replace')!r}, expected integers 0..255 "
+                    "separated by single spaces"
                 )
     values = np.fromstring(joined, dtype=np.int32, sep=" ")
     if values.size != len(rows) * NPIX:  # e.g. a doubled space hiding a missing value

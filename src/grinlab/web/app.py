@@ -14,12 +14,18 @@ soon as it passes the limit (chunked); images over ``max_pixels`` 413; a request
 multipart, or a part that is not JPEG/PNG/WebP/BMP, 415; an undecodable image 422. At most
 ``workers`` analyses run at once (each worker owns an Analyzer: YuNet's OpenCV detector is not
 thread-safe); at most ``max_pending`` requests wait for one, and a request that waits longer than
-``queue_timeout_s`` gets 503 with Retry-After. Every error is JSON ``{"error": {"code", "message"}}``.
+``queue_timeout_s`` gets 503 with Retry-After. An upload body that has not arrived whole within
+``upload_timeout_s`` gets 408 (slow-loris clients do not hold the server); a live session idle, or
+not reading its replies, for ``live_idle_timeout_s`` is closed (code 1001), freeing its slot. A text
+frame on /api/live other than ``{"type": "reset"}`` gets an error message. Every error is JSON
+``{"error": {"code", "message"}}``.
 Clients never name files on the server: images arrive as bytes, models are fixed at start.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import queue
@@ -67,12 +73,19 @@ class ServeOptions:
     queue_timeout_s: float = 10.0
     max_live_sessions: int = 4
     detect_every: int = 1
+    # a client has this long to send a whole upload (a slow-loris body gets 408 and its connection
+    # is closed); a live session that sends nothing, or reads none of its replies, for this long
+    # is closed, so such clients cannot hold the upload slots or the live sessions
+    upload_timeout_s: float = 20.0
+    live_idle_timeout_s: float = 30.0
 
     def __post_init__(self):
         if self.workers < 1 or self.max_pending < 1 or self.max_live_sessions < 1:
             raise GrinlabError("workers, max_pending and max_live_sessions must be at least 1")
         if self.max_upload_bytes < 1024 or self.max_pixels < 64 * 64:
             raise GrinlabError("max_upload_bytes must be at least 1024 and max_pixels at least 4096")
+        if self.upload_timeout_s <= 0 or self.live_idle_timeout_s <= 0:
+            raise GrinlabError("upload_timeout_s and live_idle_timeout_s must be positive")
 
 
 class Busy(Exception):
@@ -123,11 +136,13 @@ def error_response(code: int, message: str, headers: dict | None = None) -> JSON
 
 class UploadGuard:
     """ASGI middleware for the upload routes: 415 unless multipart, 413 for bodies over the limit
-    (by Content-Length up front, or as soon as a chunked body passes it)."""
+    (by Content-Length up front, or as soon as a body passes it), 408 for a body that does not
+    arrive whole within ``timeout_s``. The body is read here, so the app never waits on a client."""
 
-    def __init__(self, app, max_body: int):
+    def __init__(self, app, max_body: int, timeout_s: float = 20.0):
         self.app = app
         self.max_body = max_body
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"] not in UPLOAD_PATHS or scope["method"] != "POST":
@@ -139,11 +154,16 @@ class UploadGuard:
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             return await self._too_large(scope, receive, send)
-        if length is not None:  # the server holds the body to its declared length
-            return await self.app(scope, receive, send)
-        body = bytearray()  # chunked: read it up to the limit before the app sees any of it
+        body = bytearray()  # read it up to the limit, against the clock, before the app sees any
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
         while True:
-            message = await receive()
+            left = deadline - asyncio.get_running_loop().time()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(left, 0.001))
+            except asyncio.TimeoutError:
+                return await error_response(
+                    408, f"the upload did not arrive within {self.timeout_s:g} s", {"Connection": "close"}
+                )(scope, receive, send)
             if message["type"] == "http.disconnect":
                 return
             body += message.get("body", b"")
@@ -191,7 +211,11 @@ def create_app(options: ServeOptions | None = None) -> FastAPI:
         description="Smile and facial-expression recognition: every face in an image, or live from a camera.",
     )
     app.state.pool = pool
-    app.add_middleware(UploadGuard, max_body=options.max_upload_bytes + MULTIPART_OVERHEAD)
+    app.add_middleware(
+        UploadGuard,
+        max_body=options.max_upload_bytes + MULTIPART_OVERHEAD,
+        timeout_s=options.upload_timeout_s,
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(HTTPException)
@@ -314,9 +338,14 @@ def create_app(options: ServeOptions | None = None) -> FastAPI:
             return {"type": "result", "frame": i, "result": result.to_dict(), "gate": gate.status(),
                     "events": events, "server_ms": round((time.perf_counter() - t0) * 1e3, 2)}  # fmt: skip
 
+        idle = options.live_idle_timeout_s
+
+        async def send(reply: dict) -> None:  # a client that reads nothing must not hold the session
+            await asyncio.wait_for(ws.send_json(reply), timeout=idle)
+
         try:
             while True:
-                message = await ws.receive()
+                message = await asyncio.wait_for(ws.receive(), timeout=idle)
                 if message["type"] == "websocket.disconnect":
                     break
                 data = message.get("bytes")
@@ -328,11 +357,11 @@ def create_app(options: ServeOptions | None = None) -> FastAPI:
                         pipeline = LivePipeline(None, FaceTracker(), detect_every=options.detect_every)
                         gate = SmileGate(options.gate)
                     else:
-                        await ws.send_json({"type": "error", "message": 'text frames are control messages: '
-                                            'send {"type": "reset"}, or a frame as binary JPEG/PNG bytes'})  # fmt: skip
+                        await send({"type": "error", "message": 'text frames are control messages: '
+                                    'send {"type": "reset"}, or a frame as binary JPEG/PNG bytes'})  # fmt: skip
                     continue
                 if len(data) > options.max_upload_bytes:
-                    await ws.send_json({"type": "error", "message": "frame too large"})
+                    await send({"type": "error", "message": "frame too large"})
                     continue
                 ts = (time.monotonic() - start) * 1000.0
                 try:
@@ -340,7 +369,10 @@ def create_app(options: ServeOptions | None = None) -> FastAPI:
                     index += 1
                 except (GrinlabError, Busy) as exc:
                     reply = {"type": "error", "message": str(exc) or "all workers are busy"}
-                await ws.send_json(reply)
+                await send(reply)
+        except asyncio.TimeoutError:  # idle, or not reading its replies: free the session
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(code=1001, reason="idle or not reading"), timeout=1.0)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
