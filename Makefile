@@ -8,7 +8,7 @@ OUT ?= out
 
 setup: $(VENV)/.installed
 
-# torch is pinned to the local CPU wheel first, so the `train` extra's torch>=2.2 is already met
+# torch is pinned to the local CPU wheel first, so the `train` extra's torch>=2.6 is already met
 # and pip never pulls a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)

@@ -137,3 +137,35 @@ def test_existing_run_folder_is_left_untouched(smile_folder, tmp_path, capsys):
     assert snapshot(run) == before
     assert main(["export", str(tmp_path / "nothing"), "--out", str(tmp_path / "m.onnx")]) == 2
     assert "checkpoint not found" in one_error_line(capsys)
+
+
+def test_a_run_killed_with_sigkill_resumes_to_the_same_weights(smile_folder, tmp_path):
+    """`kill -9` in the middle of an epoch, then `grinlab train --resume`: the weights of an
+    uninterrupted run, bit for bit (last.pt holds the optimiser, scheduler and RNG states)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import torch
+
+    args = ["--data", str(smile_folder), "--task", "smile", "--model", "simple_cnn", "--epochs", "4",
+            "--batch-size", "8", "--augment", "standard", "--scheduler", "cosine", "--seed", "3"]  # fmt: skip
+    env = {**os.environ, "GRINLAB_NO_PROGRESS": "1", "NO_ALBUMENTATIONS_UPDATE": "1"}
+    assert main(["train", *args, "--out", str(tmp_path / "whole")]) == 0
+    run = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "grinlab", "train", *args, "--out", str(run)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    metrics = run / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while not (metrics.exists() and metrics.read_text().count("\n") >= 1):  # epoch 1 done, epoch 2 running
+        assert proc.poll() is None and time.monotonic() < deadline, "the run ended before it was killed"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert metrics.read_text().count("\n") < 4
+    assert main(["train", "--out", str(run), "--resume"]) == 0
+    a = torch.load(tmp_path / "whole" / "checkpoints" / "last.pt", weights_only=False)["model"]
+    b = torch.load(run / "checkpoints" / "last.pt", weights_only=False)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -44,9 +44,11 @@ def test_imports_make_no_network_connection():
         "import grinlab, grinlab.train.augment, grinlab.train.trainer, grinlab.cli, numpy;"
         "grinlab.cli.build_parser();"
         "grinlab.train.augment.Augmenter('light')(numpy.zeros((48, 48), numpy.uint8), (0, 0));"
-        "import time; time.sleep(0.5);"  # the version check runs in a thread
-        "print(calls)"
+        "import contextlib, io"
     )
+    for args in (["--help"], ["train", "--help"], ["analyze", "--help"]):  # `grinlab --help` and the lab's
+        code += f"\nwith contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()): grinlab.cli.main({args!r})"
+    code += "\nimport time; time.sleep(0.5)\nprint(calls)"  # the version check runs in a thread
     env = {k: v for k, v in os.environ.items() if k != "NO_ALBUMENTATIONS_UPDATE"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -201,7 +201,9 @@ def _run_items(analyzer, bar, roots, out_dir, every, annotate, max_pixels, progr
         kind = kind_of(path)
         rel = _relative_name(path, roots)
         if kind == "video":
-            _analyze_video(analyzer, path, rel, out_dir, every, annotate, jsonl, csv_sink, summary, progress)
+            _analyze_video(
+                analyzer, path, rel, out_dir, every, annotate, jsonl, csv_sink, summary, progress, max_pixels
+            )
         else:
             for fr in iter_image(path, max_pixels):
                 _write_still(analyzer, fr, rel, out_dir, annotate, jsonl, csv_sink, summary)
@@ -230,7 +232,17 @@ def _write_still(analyzer, fr, rel, out_dir, annotate, jsonl, csv_sink, summary)
 
 
 def _analyze_video(
-    analyzer, path, rel, out_dir, every, annotate, jsonl, csv_sink, summary, progress=False
+    analyzer,
+    path,
+    rel,
+    out_dir,
+    every,
+    annotate,
+    jsonl,
+    csv_sink,
+    summary,
+    progress=False,
+    max_pixels=DEFAULT_MAX_PIXELS,
 ) -> None:
     from tqdm import tqdm
 
@@ -248,7 +260,12 @@ def _analyze_video(
     except GrinlabError:
         total = None
     for fr in tqdm(
-        iter_video(path, every), total=total, desc=path.name, unit="frame", leave=False, disable=not progress
+        iter_video(path, every, max_pixels=max_pixels),
+        total=total,
+        desc=path.name,
+        unit="frame",
+        leave=False,
+        disable=not progress,
     ):
         if fr.error:
             error = fr.error

@@ -13,7 +13,10 @@ from grinlab.errors import GrinlabError
 from grinlab.io.images import decode_image
 
 FOUND = Path(__file__).parent / "fuzz"
-TARGETS = {"fer_csv": lambda data: parse_rows(data, "found.csv"), "image": lambda data: decode_image(data, "found")}
+TARGETS = {
+    "fer_csv": lambda data: parse_rows(data, "found.csv"),
+    "image": lambda data: decode_image(data, "found"),
+}
 
 
 @pytest.mark.parametrize("path", sorted(FOUND.iterdir()), ids=lambda p: p.name)

@@ -156,3 +156,12 @@ def test_a_full_disk_is_one_line_and_finished_rows_stay_readable(photo_folder, s
     assert main(["analyze", str(photo_folder / "set0"), "--out", str(moved), *BASE, "--resume"]) == 0
     assert main(["analyze", str(photo_folder / "set0"), "--out", str(ref), *BASE]) == 0
     assert outputs(moved) == outputs(ref)
+
+
+def test_a_video_over_the_pixel_limit_is_an_error_row_and_nothing_is_decoded(tmp_path, photos_dir):
+    video = tmp_path / "clip.avi"
+    make_video(video, photos_dir, frames=3)  # 640x480
+    out = tmp_path / "out"
+    assert main(["analyze", str(video), "--out", str(out), *BASE, "--max-pixels", "300000"]) == 1
+    (row,) = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert "640x480 frames are over the limit of 300,000 pixels" in row["error"]

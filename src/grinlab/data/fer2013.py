@@ -121,8 +121,10 @@ def parse_rows(data: bytes, path: Path | str = "fer2013.csv") -> dict[str, np.nd
                 # split on spaces only: a tab or other whitespace is itself the bad character
                 bad = next(t for t in p.split(b" ") if t.translate(None, _PIXEL_CHARS[:10]))
                 raise _row_error(
-                    path, i + 1, f"pixels has {bad.decode(errors='replace')!r}, expected integers 0..255 "
-                    "separated by single spaces"
+                    path,
+                    i + 1,
+                    f"pixels has {bad.decode(errors='replace')!r}, expected integers 0..255 "
+                    "separated by single spaces",
                 )
     values = np.fromstring(joined, dtype=np.int32, sep=" ")
     if values.size != len(rows) * NPIX:  # e.g. a doubled space hiding a missing value

@@ -79,10 +79,13 @@ def video_info(path: Path) -> dict:
         cap.release()
 
 
-def iter_video(path: Path, every: int = 1, start_frame: int = 0) -> Iterator[Frame]:
+def iter_video(
+    path: Path, every: int = 1, start_frame: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Iterator[Frame]:
     """Every ``every``-th frame from ``start_frame`` on; timestamps from the frame index and the
     container's fps (falling back to the decoder's position when fps is unknown). A video that
-    cannot be opened yields one error frame; one that ends early yields an error frame at the end."""
+    cannot be opened, or whose frames are over ``max_pixels`` by its header, yields one error frame
+    and no frame is decoded; one that ends early yields an error frame at the end."""
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         yield Frame(
@@ -91,6 +94,12 @@ def iter_video(path: Path, every: int = 1, start_frame: int = 0) -> Iterator[Fra
             None,
             error=f"{path}: cannot open this video (unsupported codec, corrupt or not a video)",
         )
+        return
+    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+    if w * h > max_pixels:
+        cap.release()
+        yield Frame(str(path), 0, None, error=f"{path}: {w}x{h} frames are over the limit of {max_pixels:,} "
+                    "pixels; raise --max-pixels if you trust this file")  # fmt: skip
         return
     try:
         fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
