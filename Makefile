@@ -24,8 +24,8 @@ test: setup
 	$(PY) -m pytest -q
 
 lint: setup
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks fuzz
+	$(VENV)/bin/ruff format --check src tests benchmarks fuzz
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache
