@@ -24,6 +24,11 @@ HERE = Path(__file__).resolve().parent
 HARNESSES = {
     "image decoding (decode_image: header checks, OpenCV decoders)": ("fuzz_images.py", "images", 65536),
     "FER2013 csv parser (parse_rows)": ("fuzz_fer_csv.py", "fer_csv", 32768),
+    "model cards and gate TOML configs (ModelCard.from_json, parse_config)": (
+        "fuzz_configs.py",
+        "configs",
+        4096,
+    ),
 }
 
 

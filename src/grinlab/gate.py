@@ -158,11 +158,18 @@ def load_config(path: str | Path | None) -> GateConfig:
         return GateConfig()
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise GrinlabError(
             f"{path}: no such config file (write one with `grinlab gate --write-config {path}`)"
         ) from None
+    return parse_config(raw, str(path))
+
+
+def parse_config(raw: bytes, path: str = "gate config") -> GateConfig:
+    """A GateConfig from TOML bytes (``path`` names them in errors)."""
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise GrinlabError(f"{path}: not valid TOML: {exc}") from None
     unknown = set(data) - {"gate", "actions"}

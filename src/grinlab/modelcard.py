@@ -91,13 +91,18 @@ class ModelCard:
             raise GrinlabError(
                 f"{path}: model card not found; every .onnx model needs its .json card beside it"
             )
+        return cls.from_json(path.read_bytes(), source=str(path))
+
+    @classmethod
+    def from_json(cls, data: bytes | str, source: str = "model card") -> ModelCard:
+        """A card from the bytes of its .json file; any damage is a GrinlabError naming ``source``."""
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            parsed = json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise GrinlabError(f"{path}: model card is not valid JSON ({exc})") from None
+            raise GrinlabError(f"{source}: model card is not valid JSON ({exc})") from None
         except RecursionError:
-            raise GrinlabError(f"{path}: model card nests too deep to be a card") from None
-        return cls.from_dict(data, source=str(path))
+            raise GrinlabError(f"{source}: model card nests too deep to be a card") from None
+        return cls.from_dict(parsed, source=source)
 
 
 def sha256_file(path: str | Path) -> str:
