@@ -1,5 +1,6 @@
 # Two entry points a fresh machine needs: `make demo` and `make test` (both set up the venv first).
 VENV ?= .venv
+DEMO_VENV ?= .venv-demo
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 OUT ?= out
@@ -17,8 +18,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q -e ".[train,web,dev]"
 	touch $@
 
-demo: setup
-	$(VENV)/bin/grinlab demo --out $(OUT)/demo
+# The demo needs only the inference core (numpy, OpenCV, ONNX Runtime, tqdm): its own small venv,
+# no torch, no web or dev tools.
+demo: $(DEMO_VENV)/.installed
+	$(DEMO_VENV)/bin/grinlab demo --out $(OUT)/demo
+
+$(DEMO_VENV)/.installed: pyproject.toml
+	python3 -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/python -m pip install -q -e .
+	touch $@
 
 test: setup
 	$(PY) -m pytest -q
@@ -28,4 +36,4 @@ lint: setup
 	$(VENV)/bin/ruff format --check src tests benchmarks fuzz
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(DEMO_VENV) $(OUT) .pytest_cache

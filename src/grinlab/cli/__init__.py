@@ -84,6 +84,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _closed_pipe()
+    except ModuleNotFoundError as exc:  # an optional extra that is not installed: name it
+        from ..extras import missing_extra_error
+
+        error = missing_extra_error(exc)
+        if error is None:
+            raise
+        print(f"grinlab {args.command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 def _closed_pipe() -> int:

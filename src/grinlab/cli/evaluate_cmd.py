@@ -78,6 +78,9 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..errors import GrinlabError
+    from ..extras import require
+
+    require("matplotlib", what="the evaluation report (its plots)")  # before any folder is made
     from ..evaluate.onnx_eval import crop_with_pipeline, match_classes
     from ..evaluate.report import evaluate_predictor
     from ..labels import TASKS

@@ -34,18 +34,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    import uvicorn  # a missing web extra is named in one line by grinlab.cli.main
+
     from ..errors import GrinlabError
-
-    try:
-        import uvicorn
-
-        from ..web.app import ServeOptions, create_app
-    except ModuleNotFoundError as exc:
-        raise GrinlabError(
-            f"the web extra is not installed ({exc.name} missing): pip install 'grinlab[web]'"
-        ) from None
     from ..gate import load_config
     from ..pipeline import AnalyzerOptions
+    from ..web.app import ServeOptions, create_app
     from .options import detector_options
 
     det_opts = detector_options(args)

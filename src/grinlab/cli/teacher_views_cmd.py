@@ -35,17 +35,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.views < 1:  # before the data and the teachers are loaded
         raise GrinlabError(f"--views must be at least 1, got {args.views}")
-    try:
-        from ..train.config import TrainConfig
-        from ..train.teacher_views import build_views
-        from ..train.torch_data import fit_images
-        from ..train.trainer import default_command, load_training_splits
-    except ModuleNotFoundError as exc:
-        raise GrinlabError(
-            f"grinlab teacher-views needs the train extra: pip install 'grinlab[train]' ({exc.name} missing)"
-        ) from None
     from ..modelcard import ModelCard
     from ..shipped import resolve_model
+    from ..train.config import TrainConfig
+    from ..train.teacher_views import build_views
+    from ..train.torch_data import fit_images
+    from ..train.trainer import default_command, load_training_splits
 
     options = {}
     for item in args.data_option or ():
