@@ -171,3 +171,27 @@ def test_match_classes_reorders_or_names_the_unknown_class(faces):
     assert soft is not None and (soft.argmax(1) == matched.labels).all()
     with pytest.raises(GrinlabError, match=r"class\(es\) (no_smile|smile) that model m does not know"):
         match_classes(ds, ("happy", ds.classes[0]), "m")
+
+
+def test_whole_photos_as_crops_get_a_pipeline_hint_and_an_empty_split_a_split_hint(
+    tmp_path, photos_dir, capsys
+):
+    from grinlab.cli import main
+
+    whole = tmp_path / "whole"
+    for label, files in (
+        ("smile", ["2008_002470.jpg", "2008_001322.jpg"]),
+        ("no_smile", ["2007_007763.jpg", "2009_004587.jpg"]),
+    ):
+        (whole / label).mkdir(parents=True)
+        for f in files:
+            shutil.copy(photos_dir / "dlib_faces" / f, whole / label / f)
+    args = ["evaluate", "--model", "smile", "--data", str(whole), "--detector", "haar"]
+    assert main([*args, "--split", "all", "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "look like whole photos" in err and "pass --pipeline" in err
+    assert main([*args, "--split", "all", "--out", str(tmp_path / "b"), "--pipeline"]) == 0
+    assert "look like whole photos" not in capsys.readouterr().err
+    assert main([*args, "--out", str(tmp_path / "c")]) == 2  # 4 photos: the val split is empty
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no images to evaluate in the 'val' split; pass --split all" in err[0]

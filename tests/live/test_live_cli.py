@@ -101,3 +101,14 @@ def test_ctrl_c_stops_cleanly_with_the_log_flushed(tmp_path, long_video, yunet_p
     rows = [json.loads(line) for line in log.read_text().splitlines()]  # every line complete
     assert 10 <= len(rows) < 600
     assert "frames in" in out
+
+
+def test_gate_writes_its_events_to_a_new_folder_per_run_not_the_current_one(
+    tmp_path, sequence_video, yunet_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("GRINLAB_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["gate", str(sequence_video), *yunet_args(yunet_path), "--max-frames", "5"]) == 0
+    (log,) = (tmp_path / "home" / "gate").glob("*/events.jsonl")
+    assert f"gate events: {log}" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]  # nothing in the current folder

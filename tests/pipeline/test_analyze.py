@@ -241,3 +241,19 @@ def test_detect_width_option_reaches_the_detector(tmp_path, photos_dir, yunet_pa
         == 2
     )
     assert "detect_width must be at least 64" in capsys.readouterr().err
+
+
+def test_analyze_prints_each_face_the_detector_and_what_yunet_would_change(tmp_path, photos_dir, capsys):
+    photo = str(photos_dir / "white_house" / "obama.jpg")
+    assert main(["analyze", photo, "--out", str(tmp_path / "o"), "--detector", "haar"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("detector haar; models smile, valence, emotion7")
+    assert "obama.jpg: 1 face(s), 1 smiling" in out
+    header, row = [line.split() for line in out.splitlines()[2:4]]
+    assert header == ["face", "box", "smile", "valence", "emotion7", "intensity"]
+    assert row[0] == "#0" and row[3:5] == ["smile", row[4]] and row[7] == "happy"
+    assert "grinlab download yunet" in out  # Haar ran: say what YuNet would change
+    video = tmp_path / "clip.avi"
+    make_video(video, photos_dir, frames=6)
+    assert main(["analyze", str(video), "--out", str(tmp_path / "v"), "--detector", "haar"]) == 0
+    assert "clip.avi: 6 frame(s) analysed at" in capsys.readouterr().out

@@ -83,8 +83,13 @@ def run(args) -> int:
             annotate=not args.no_annotate, resume=args.resume, force=args.force,
             max_pixels=args.max_pixels, progress=progress,
         )  # fmt: skip
+        detector, models = analyzer.detector_name, analyzer.model_names
     for error in summary.failed.values():
         print(f"grinlab analyze: failed: {error}", file=sys.stderr)
+    if not args.json:
+        from .summary import print_results
+
+        print_results(summary.out_dir, detector, models)
     if args.json:
         print(json.dumps({"out": str(summary.out_dir), "inputs": summary.items, "frames": summary.frames,
                           "faces": summary.faces, "failed": summary.failed,

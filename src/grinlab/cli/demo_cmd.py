@@ -16,11 +16,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    import json
-
     from ..batch import run_batch
     from ..pipeline import Analyzer, AnalyzerOptions
     from ..shipped import default_models
+    from .summary import print_results
 
     models = default_models()
     photos = sorted(PHOTOS.glob("*.jpg"))
@@ -28,13 +27,7 @@ def run(args) -> int:
         summary = run_batch(analyzer, photos, args.out, write_csv=True, force=True, progress=False)
         detector = analyzer.detector_name
     out = Path(args.out)
-    print(f"grinlab demo: detector {detector}, models {', '.join(models)}")
-    for line in (out / "results.jsonl").read_text().splitlines():
-        r = json.loads(line)
-        labels = [f["predictions"][m]["label"] for f in r["faces"] for m in models]
-        smiles = sum(1 for f in r["faces"] if (f["smile_intensity"] or 0) >= 0.5)
-        print(f"  {Path(r['source']).name}: {len(r['faces'])} face(s), {smiles} smiling; labels: "
-              f"{', '.join(sorted(set(labels))) or '-'}; {r['timings_ms']['total']:.0f} ms")  # fmt: skip
+    print_results(out, detector, [Path(m).stem for m in models])
     print(f"annotated images: {out / 'annotated'}")
     print(f"per-face rows:    {out / 'results.jsonl'} and {out / 'results.csv'}")
     return 0 if summary.ok else 1

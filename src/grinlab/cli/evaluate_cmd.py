@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 NAME = "evaluate"
 HELP = "evaluate a run (--run) or an ONNX/shipped model (--model) on a dataset; writes a report, prints JSON"
@@ -81,7 +82,7 @@ def run(args) -> int:
     from ..extras import require
 
     require("matplotlib", what="the evaluation report (its plots)")  # before any folder is made
-    from ..evaluate.onnx_eval import crop_with_pipeline, match_classes
+    from ..evaluate.onnx_eval import crop_with_pipeline, match_classes, whole_photo_share
     from ..evaluate.report import evaluate_predictor
     from ..labels import TASKS
 
@@ -110,10 +111,19 @@ def run(args) -> int:
         task = clf.card.task if clf.card.task in TASKS else None  # else: class folders as found
         ds = _dataset(args, task)
     ds = match_classes(ds, tuple(classes), name)
+    if len(ds) == 0:
+        hint = "; pass --split all to evaluate every image" if args.split != "all" else ""
+        raise GrinlabError(
+            f"{args.data or args.run}: no images to evaluate in the {args.split!r} split{hint}"
+        )
     not_found = 0
+    opts = {"model_path": args.yunet_model} if args.yunet_model else {}
     if args.pipeline:
-        opts = {"model_path": args.yunet_model} if args.yunet_model else {}
         ds, not_found = crop_with_pipeline(ds, args.detector, **opts)
+    elif (share := whole_photo_share(ds, args.detector, **opts)) >= 0.5:
+        print(f"grinlab evaluate: warning: in {share:.0%} of the images sampled the face is a small part of "
+              "the picture: these look like whole photos, evaluated here as face crops; pass --pipeline to "
+              "detect and crop each face first", file=sys.stderr)  # fmt: skip
     summary = evaluate_predictor(
         predict, ds, spec, out, flip_tta=args.tta, occlusion=not args.no_occlusion,
         mistakes=not args.no_mistakes, force=args.force, name=name, decision=decision,

@@ -17,9 +17,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="write the documented default config to FILE and exit (no SOURCE needed)")  # fmt: skip
     add_live_arguments(p, source_optional=True)  # SOURCE may be left out with --write-config
     p.add_argument("--config", metavar="FILE.toml", help="gate thresholds and actions (see --write-config)")
-    p.add_argument("--events", metavar="FILE.jsonl", default="gate_events.jsonl",
-                   help="event log (opened, denied, face_lost, action results); snapshots go to "
-                        "FILE_snapshots/ beside it (default gate_events.jsonl)")  # fmt: skip
+    p.add_argument("--events", metavar="FILE.jsonl",
+                   help="event log (opened, denied, face_lost, action results), appended to; snapshots go "
+                        "to FILE_snapshots/ beside it (default: a new folder per run under "
+                        "~/.local/share/grinlab/gate/, or $GRINLAB_HOME/gate/)")  # fmt: skip
+
+
+def default_events_path() -> Path:
+    """A new folder per run in the user's data folder, so a gate started anywhere never litters
+    the current folder nor appends to another run's log."""
+    import os
+    import time
+
+    home = os.environ.get("GRINLAB_HOME")
+    data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "grinlab"
+    return (Path(home) if home else data) / "gate" / time.strftime("%Y%m%d-%H%M%S") / "events.jsonl"
 
 
 def run(args) -> int:
@@ -39,7 +51,8 @@ def run(args) -> int:
     config = load_config(args.config)
     sigterm_as_interrupt()
     stream, pipeline = build(args)
-    events = EventLog(args.events, snapshots=config.gate.snapshots)
+    events = EventLog(args.events or default_events_path(), snapshots=config.gate.snapshots)
+    print(f"gate events: {events.path}", file=sys.stderr)
     actions = GateActions(config.actions, events)
     gate = SmileGate(config.gate, events, actions)
     try:

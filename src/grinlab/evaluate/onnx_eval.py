@@ -70,6 +70,31 @@ def crop_with_pipeline(
     return sub, not_found
 
 
+WHOLE_PHOTO_FACE_SHARE = 0.3  # a face covering less of its image than this: a photo, not a crop
+
+
+def whole_photo_share(
+    dataset: FaceDataset, detector: str = "auto", sample: int = 8, **detector_options
+) -> float:
+    """The share of up to ``sample`` images (evenly spread) in which the detector finds a face
+    covering less than WHOLE_PHOTO_FACE_SHARE of the image: high means the "crops" are whole photos
+    that need ``--pipeline``. Tiny crops (FER2013's 48x48) are not searched."""
+    from ..detect import create_detector
+
+    picks = [i for i in np.linspace(0, len(dataset) - 1, min(sample, len(dataset))).astype(int)
+             if min(dataset.images[i].shape[:2]) >= 96]  # fmt: skip
+    if not picks:
+        return 0.0
+    det = create_detector(detector, **detector_options)
+    small = 0
+    for i in picks:
+        img = dataset.images[i]
+        faces = det.detect(img)
+        if faces and max(b.area for b in faces) < WHOLE_PHOTO_FACE_SHARE * img.shape[0] * img.shape[1]:
+            small += 1
+    return small / len(picks)
+
+
 def evaluate_onnx(
     model: str | Path,
     dataset: FaceDataset,
