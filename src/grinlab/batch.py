@@ -283,7 +283,7 @@ def _analyze_video(
             csv_sink.write_frame(result, fr.source, fr.frame_index)
         timeline.add(result)
         if annotate:
-            frame = draw_frame(fr.image, result)
+            frame = draw_frame(fr.image, result, legend=False)  # every frame the writer's size
             if writer is None:
                 tmp_out.parent.mkdir(parents=True, exist_ok=True)
                 h, w = frame.shape[:2]
