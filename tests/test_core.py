@@ -134,3 +134,29 @@ def test_dataset_subset_keeps_alignment():
         for img, lab, src in zip(part.images, part.labels, part.sources):
             assert int(src[1:]) == img[0, 0] and lab == img[0, 0] % 2
     assert tr.split == "train" and va.counts() == {"no_smile": 1, "smile": 1}
+
+
+def test_the_public_api_takes_a_path_or_an_array(photos_dir):
+    """`import grinlab` exposes the analyzer (loaded on first use) and its results."""
+    import json
+
+    import grinlab
+
+    photo = photos_dir / "white_house" / "obama.jpg"
+    with grinlab.Analyzer(detector="haar", models=("smile",)) as analyzer:
+        by_path = analyzer.analyze(photo)
+        by_array = analyzer.analyze(cv2.imread(str(photo)), source=str(photo))
+    assert isinstance(by_path, grinlab.FrameResult) and by_path.source == str(photo)
+    (face,) = by_path.faces
+    assert isinstance(face, grinlab.FaceResult) and face.predictions["smile"].label == "smile"
+    a, b = by_path.to_dict(), by_array.to_dict()
+    a.pop("timings_ms"), b.pop("timings_ms")
+    assert json.loads(json.dumps(a)) == json.loads(json.dumps(b))  # the JSON of one results.jsonl line
+    with pytest.raises(grinlab.GrinlabError, match="file not found"):
+        grinlab.Analyzer(detector="haar", models=("smile",)).analyze(photos_dir / "nope.jpg")
+
+
+def test_import_grinlab_stays_light():
+    out = subprocess.run([sys.executable, "-c", "import grinlab, sys; print('onnxruntime' in sys.modules, "
+                          "'grinlab.pipeline' in sys.modules)"], capture_output=True, text=True, check=True)  # fmt: skip
+    assert out.stdout.split() == ["False", "False"]

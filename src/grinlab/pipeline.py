@@ -7,6 +7,7 @@ touches the network.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from enum import Enum
@@ -117,10 +118,18 @@ class Analyzer:
         self._detector = None
         self._closed = True
 
-    def analyze(self, image: np.ndarray, source: str = "", frame_index: int = 0) -> FrameResult:
-        """IMAGE mode: analyse one image (uint8 BGR, grey or BGRA)."""
+    def analyze(
+        self, image: np.ndarray | str | os.PathLike, source: str = "", frame_index: int = 0
+    ) -> FrameResult:
+        """IMAGE mode: analyse one image: an array (uint8 BGR, grey or BGRA) or the path of an image
+        file (read as ``grinlab analyze`` reads it; ``source`` defaults to the path)."""
         if self.options.mode is not RunningMode.IMAGE:
             raise GrinlabError("this Analyzer is in VIDEO mode: call analyze_frame(image, timestamp_ms)")
+        if isinstance(image, (str, os.PathLike)):
+            from .io.images import read_image
+
+            source = source or str(image)
+            image = read_image(image)
         return self._run(image, source, frame_index, None)
 
     def analyze_frame(self, image: np.ndarray, timestamp_ms: float, source: str = "", frame_index: int = 0):

@@ -40,7 +40,10 @@ def test_a_face_at_the_top_edge_gets_its_whole_label_inside_the_image(analyzer, 
     result = analyzer.analyze(top)
     assert len(result.faces) == 1 and result.faces[0].box.y < 10  # the face touches the top edge
     (block,) = check_layout(result, top.shape)
-    assert block is not None and block.lines[0] == f"smile: smile {result.faces[0].predictions['smile'].score:.2f}"
+    assert (
+        block is not None
+        and block.lines[0] == f"smile: smile {result.faces[0].predictions['smile'].score:.2f}"
+    )
     assert draw_frame(top, result).shape == top.shape  # no legend needed
 
 
