@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+import bench_io
 import cv2
 import numpy as np
 import onnxruntime as ort
@@ -89,8 +90,10 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=20, help="passes over the 640x480 frames")
     p.add_argument("--rounds", type=int, default=3, help="rounds of every detector and the peer")
     p.add_argument("--peer-python", help="python of a venv with `fer` installed (see peer_fer.py)")
-    p.add_argument("--out", default=str(HERE / "results" / "analyze_speed.json"))
+    bench_io.add_output_options(p, "analyze_speed.json")
     args = p.parse_args(argv)
+    args.out = bench_io.output(args, "analyze_speed.json")
+    bench_io.require(args.photos, args.yunet)
 
     photos = Path(args.photos)
     items, big = frames(photos), [solvay(photos)]

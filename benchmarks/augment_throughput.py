@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import bench_io
 import cv2
 import numpy as np
 import torch
@@ -100,14 +101,14 @@ def main(argv=None) -> int:
     p.add_argument("--presets", nargs="+", default=list(PRESETS), choices=PRESETS)
     p.add_argument("--quick", action="store_true", help="0.5 s per measurement, for a smoke test")
     p.add_argument("--notes", default="", help="free text stored with the results (e.g. machine load)")
-    p.add_argument("--out", help="default: benchmarks/results/augment_throughput.json (not with --quick)")
+    bench_io.add_output_options(p, "augment_throughput.json")  # --quick writes only to an explicit --out
     args = p.parse_args(argv)
     root = Path(args.data)
     if not (root / "SMILEs").is_dir():
         print(f"{root}: SMILEsmileD not found (needs <data>/SMILEs); pass --data DIR", file=sys.stderr)
         return 2
     seconds = 0.5 if args.quick else args.seconds
-    out = args.out or (None if args.quick else str(HERE / "results" / "augment_throughput.json"))
+    out = args.out or (None if args.quick else bench_io.output(args, "augment_throughput.json"))
     spec = Preprocessing(size=(48, 48), channels=1, normalization="per_image")
     faces = load_crops(root, args.n)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])

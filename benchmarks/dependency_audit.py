@@ -20,6 +20,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+import bench_io
 import tomllib
 from packaging.requirements import Requirement
 from packaging.version import Version
@@ -93,11 +94,17 @@ def run_pip_audit() -> dict:
             if audited == 0 else f"{len(vulns)} vulnerable package(s) among {audited} audited"}  # fmt: skip
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench_io.add_output_options(p, "dependency_audit.json")
+    args = p.parse_args(argv)
+    args.out = bench_io.output(args, "dependency_audit.json")
     rows = check_floors()
     out = {"command": "python benchmarks/dependency_audit.py", "date": time.strftime("%Y-%m-%d"),
            "advisories": rows, "pip_audit": run_pip_audit()}  # fmt: skip
-    (HERE / "results" / "dependency_audit.json").write_text(json.dumps(out, indent=2) + "\n")
+    Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
     bad = [r for r in rows if not (r["floor_excludes_vulnerable"] and r["installed_ok"])]
     for r in rows:
         mark = "BAD" if r in bad else "ok "

@@ -21,6 +21,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import bench_io
 import cv2
 import numpy as np
 
@@ -98,7 +99,7 @@ def letterbox(image: np.ndarray, w: int, h: int) -> np.ndarray:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--shared", default=str(HERE.parent.parent / "shared"), help="the shared data folder")
-    p.add_argument("--out", default=str(HERE / "results" / "detection_quality.json"))
+    bench_io.add_output_options(p, "detection_quality.json")
     p.add_argument(
         "--threads", type=int, default=1, help="OpenCV threads (1: comparable on a shared machine)"
     )
@@ -107,10 +108,10 @@ def main(argv=None) -> int:
         "--sweep", action="store_true", help="also sweep haar settings (how its defaults were chosen)"
     )
     args = p.parse_args(argv)
+    args.out = bench_io.output(args, "detection_quality.json")
     photos = Path(args.shared) / "data" / "test-photos"
     yunet = Path(args.shared) / "models" / "face_detection_yunet_2023mar.onnx"
-    if not photos.is_dir() or not yunet.is_file():
-        p.error(f"needs {photos} and {yunet} (pass --shared)")
+    bench_io.require(photos, yunet, what="pass --shared, or set GRINLAB_SHARED")
     cv2.setNumThreads(args.threads)
     results = {
         "haar": {"options": "defaults", **evaluate(create_detector("haar"), photos, args.repeats)},

@@ -15,6 +15,7 @@ import sys
 from itertools import combinations
 from pathlib import Path
 
+import bench_io
 import numpy as np
 
 from grinlab.classify.onnx_classifier import OnnxClassifier
@@ -37,8 +38,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("models", nargs="+", help="emotion7 .onnx files with their cards")
     p.add_argument("--data", default=str(SHARED / "data/fer2013/fer2013.csv.xz"))
-    p.add_argument("--out", default=str(HERE / "results" / "emotion7_ensemble.json"))
+    bench_io.add_output_options(p, "emotion7_ensemble.json")
     args = p.parse_args(argv)
+    args.out = bench_io.output(args, "emotion7_ensemble.json")
+    bench_io.require(args.data, *args.models)
     splits = load_splits(args.data, task="emotion7")
     clfs = [OnnxClassifier(m, threads=2) for m in args.models]
     spec = clfs[0].card.preprocessing

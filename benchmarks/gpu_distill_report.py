@@ -17,6 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import bench_io
+
 HERE = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("GRINLAB_SHARED", HERE.parent.parent / "shared"))
 FER = SHARED / "data/fer2013/fer2013.csv.xz"
@@ -40,8 +42,9 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("students", type=Path, help="folder with the run folders and their *_best/_last.onnx")
     p.add_argument("--note", default="", help="how the runs shared the GPU, for the table's header")
-    p.add_argument("--out", type=Path, default=HERE / "results" / "gpu_distill")
+    bench_io.add_output_options(p, "gpu_distill")
     args = p.parse_args(argv)
+    args.out = Path(bench_io.output(args, "gpu_distill"))
     if not FER.is_file() or not FERPLUS.is_file():
         print(f"{FER} or {FERPLUS}: not found; set GRINLAB_SHARED to the shared data folder", file=sys.stderr)
         return 2

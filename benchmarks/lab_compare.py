@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+import bench_io
+
 from grinlab.train.config import TrainConfig
 from grinlab.train.trainer import train_run
 
@@ -40,9 +42,11 @@ def main(argv=None) -> int:
     p.add_argument("--models", nargs="+", default=DEFAULT_MODELS)
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--runs", default=str(HERE / "work" / "compare"))
-    p.add_argument("--out", default=str(HERE / "results" / "lab_compare"))
+    bench_io.add_output_options(p, "lab_compare")
     p.add_argument("--table-only", action="store_true", help="no training: table the finished runs in --runs")
     args = p.parse_args(argv)
+    args.out = bench_io.output(args, "lab_compare")
+    bench_io.require(args.data)
 
     from grinlab.evaluate.compare import compare_runs, write_table
     from grinlab.train.export import export_onnx

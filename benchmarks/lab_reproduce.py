@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import bench_io
+
 from grinlab.train.config import TrainConfig
 from grinlab.train.trainer import train_run
 
@@ -29,9 +31,11 @@ def main(argv=None) -> int:
     p.add_argument("--data", default=str(HERE.parent.parent / "shared/data/fer2013/fer2013.csv.xz"))
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--runs", default=str(HERE / "work" / "reproduce"))
-    p.add_argument("--out", default=str(HERE / "results" / "lab_reproduce.json"))
+    bench_io.add_output_options(p, "lab_reproduce.json")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    args.out = bench_io.output(args, "lab_reproduce.json")
+    bench_io.require(args.data)
 
     config = TrainConfig(
         model="simple_cnn", task="happy_neutral", data=args.data, epochs=args.epochs, batch_size=64,

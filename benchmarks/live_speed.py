@@ -31,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import bench_io
 import cv2
 import numpy as np
 
@@ -106,8 +107,10 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=None, help="default: the shipped defaults")
     ap.add_argument("--every", nargs="+", type=int, default=[1, 2, 3, 5], help="detect-every values")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--out", default=str(HERE / "results" / "live_speed.json"))
+    bench_io.add_output_options(ap, "live_speed.json")
     args = ap.parse_args()
+    args.out = bench_io.output(args, "live_speed.json")
+    bench_io.require(SHARED / "models" / "face_detection_yunet_2023mar.onnx", SHARED / "data" / "test-photos")
     yunet = SHARED / "models" / "face_detection_yunet_2023mar.onnx"
     options = AnalyzerOptions(detector="yunet", detector_options={"model_path": str(yunet)},
                               models=tuple(args.models) if args.models else None)  # fmt: skip

@@ -152,7 +152,7 @@ measure() {  # the shipped models, then the float and comparison models beside t
       valence3_balanced.onnx; do
     [ -f $W/$f ] && also+=($W/$f)
   done
-  .venv/bin/python benchmarks/shipped_models.py --also "${also[@]}"
+  .venv/bin/python benchmarks/shipped_models.py --update-results --also "${also[@]}"
 }
 
 steps=("$@")

@@ -2,7 +2,7 @@
 benchmarks/web_abuse.py (web_abuse.json), benchmarks/dependency_audit.py (dependency_audit.json),
 and the bounded property and fault tests that run in CI (listed here with their sizes).
 
-    python benchmarks/reliability_report.py
+    python benchmarks/reliability_report.py --update-results
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+
+import bench_io
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # what CI runs every time (tests/): target -> (test, inputs per run)
@@ -46,7 +48,13 @@ def load(name: str) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench_io.add_output_options(p, "reliability.md")
+    args = p.parse_args(argv)
+    args.out = bench_io.output(args, "reliability.md")
     fuzz, abuse, deps = load("fuzz.json"), load("web_abuse.json"), load("dependency_audit.json")
     if not (fuzz and abuse and deps):
         print(
@@ -117,7 +125,7 @@ def main() -> int:
         + (f" ({pa['skipped']} of {pa['packages']} packages skipped)." if pa.get("ran") else "."),
         "",
     ]
-    (RESULTS / "reliability.md").write_text("\n".join(md))
+    Path(args.out).write_text("\n".join(md))
     print("\n".join(md))
     return 0
 

@@ -26,6 +26,7 @@ import shlex
 import sys
 from pathlib import Path
 
+import bench_io
 import onnxruntime as ort
 
 from grinlab.classify import DecisionRule
@@ -63,8 +64,10 @@ def main(argv=None) -> int:
     p.add_argument("--also", nargs="+", default=[], metavar="MODEL",
                    help="more .onnx files or cascade cards to measure beside them, marked not shipped")  # fmt: skip
     p.add_argument("--reports", default=str(HERE / "work" / "shipped_eval"))
-    p.add_argument("--out", default=str(HERE / "results" / "shipped_models"))
+    bench_io.add_output_options(p, "shipped_models")
     args = p.parse_args(argv)
+    args.out = bench_io.output(args, "shipped_models")
+    bench_io.require(DATA)
     paths = shipped_models()
     cards = {c.name: c for c in list_model_cards() if not args.models or c.name in args.models}
     shipped = set(cards)

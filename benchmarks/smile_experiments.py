@@ -17,6 +17,7 @@ import shlex
 import sys
 from pathlib import Path
 
+import bench_io
 import numpy as np
 from shipped_models import EVALUATIONS  # same datasets and splits as the shipped table
 
@@ -39,8 +40,9 @@ def smile_probability(clf, images: list[np.ndarray], flip: bool) -> np.ndarray:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("models", nargs="+", help="shipped model names or .onnx files with their cards")
-    p.add_argument("--out", default=str(HERE / "results" / "smile_experiments"))
+    bench_io.add_output_options(p, "smile_experiments")
     args = p.parse_args(argv)
+    args.out = bench_io.output(args, "smile_experiments")
     try:
         clfs = [load_classifier(resolve_model(m)) for m in args.models]
     except GrinlabError as exc:
@@ -52,8 +54,9 @@ def main(argv=None) -> int:
              "ms_per_face_2_threads": round(onnx_ms_per_face(resolve_model(m), 64, 30, threads=2), 4)}
             for m, c in zip(args.models, clfs)]  # fmt: skip
     ensemble = {"model": "mean of all", "input": "-", "command": "-"}
-    for label, data, split, pipeline in EVALUATIONS["smile"]:
-        ds = match_classes(load_splits(data, task="smile")[split], ("no_smile", "smile"), "smile")
+    bench_io.require(*(e[1] for e in EVALUATIONS["smile"]))
+    for label, data, split, pipeline, options in EVALUATIONS["smile"]:
+        ds = match_classes(load_splits(data, task="smile", **options)[split], ("no_smile", "smile"), "smile")
         if pipeline:
             ds, _ = crop_with_pipeline(ds)
         images, y = list(ds.images), ds.labels

@@ -19,6 +19,7 @@ import shlex
 import sys
 from pathlib import Path
 
+import bench_io
 import cv2
 import numpy as np
 from scipy.stats import spearmanr
@@ -69,8 +70,10 @@ def main(argv=None) -> int:
     p.add_argument("--ferplus", default=str(SHARED / "data/fer2013/ferplus/fer2013new.csv"))
     p.add_argument("--photos", default=str(SHARED / "data/test-photos"))
     p.add_argument("--yunet", default=str(SHARED / "models/face_detection_yunet_2023mar.onnx"))
-    p.add_argument("--out", default=str(HERE / "results" / "smile_intensity"))
+    bench_io.add_output_options(p, "smile_intensity")
     args = p.parse_args(argv)
+    args.out = bench_io.output(args, "smile_intensity")
+    bench_io.require(args.fer2013, args.ferplus, args.photos, args.yunet)
 
     ds = load_fer2013(
         args.fer2013, usage="PublicTest", task="emotion7", ferplus=args.ferplus, label_mode="soft"

@@ -28,6 +28,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import bench_io
 import numpy as np
 
 from grinlab.classify import load_classifier
@@ -104,9 +105,9 @@ def export_int8(run: Path, name: str, out_dir: Path, which: str) -> Path:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", nargs="*", help="NAME=RUN_DIR[@KEEP]")
-    p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "facehack"))
+    p.add_argument("--data", default=str(bench_io.SHARED / "data" / "facehack"))
     p.add_argument("--work", default=str(HERE / "work" / "vx"), help="where the int8 exports go")
-    p.add_argument("--out", default=str(HERE / "results" / "valence_experiments_eval"))
+    bench_io.add_output_options(p, "valence_experiments_eval")
     p.add_argument("--no-timing", action="store_true")
     p.add_argument(
         "--time",
@@ -119,6 +120,8 @@ def main(argv=None) -> int:
                    help="shipped model or .onnx (e.g. an emotion7 net): a class-balanced logistic regression on "
                    "its log-probabilities, fitted on FaceHack train smiles, is the branch (repeatable)")  # fmt: skip
     args = p.parse_args(argv)
+    args.out = bench_io.output(args, "valence_experiments_eval")
+    bench_io.require(args.data)
     timed: dict[str, set] = {}
     for t in args.time:
         n_, _, w_ = t.partition(":")

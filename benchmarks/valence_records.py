@@ -17,6 +17,8 @@ import argparse
 import json
 from pathlib import Path
 
+import bench_io
+
 HERE = Path(__file__).resolve().parent
 # the shipped cascade's branch on the same val smiles (valence_experiments.py, shipped int8 file)
 SHIPPED = {
@@ -47,8 +49,9 @@ def recalls_from(acc: float, macro_f1: float, n_pos: int, n_neg: int) -> list[di
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", nargs="+", help="NAME=RUN_DIR")
-    p.add_argument("--out", default=str(HERE / "results" / "valence_experiments"))
+    bench_io.add_output_options(p, "valence_experiments")
     args = p.parse_args(argv)
+    args.out = bench_io.output(args, "valence_experiments")
     rows = []
     for spec in args.runs:
         name, _, run = spec.partition("=")

@@ -19,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+import bench_io
 import cv2
 import numpy as np
 
@@ -48,8 +49,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--shared", default=str(HERE.parent.parent / "shared"))
     p.add_argument("--frames", type=int, default=10_000)
-    p.add_argument("--out", default=str(HERE / "results" / "video_memory.json"))
+    bench_io.add_output_options(p, "video_memory.json")
     args = p.parse_args(argv)
+    args.out = bench_io.output(args, "video_memory.json")
+    bench_io.require(Path(args.shared) / "data" / "test-photos" / "astronaut.png")
     from grinlab.batch import run_batch
     from grinlab.pipeline import Analyzer
 

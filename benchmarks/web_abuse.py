@@ -26,6 +26,7 @@ import threading
 import time
 from pathlib import Path
 
+import bench_io
 import httpx
 import numpy as np
 
@@ -140,8 +141,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clients", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--out", default=str(HERE / "results" / "web_abuse.json"))
+    bench_io.add_output_options(ap, "web_abuse.json")
     args = ap.parse_args()
+    args.out = bench_io.output(args, "web_abuse.json")
     photos = SHARED / "data" / "test-photos"
     if not photos.is_dir():
         print(f"{photos}: not found; set GRINLAB_SHARED to the shared data folder", file=sys.stderr)

@@ -23,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+import bench_io
 import httpx
 import numpy as np
 
@@ -93,8 +94,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clients", nargs="+", type=int, default=[1, 2, 4, 8, 16])
     ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--out", default=str(HERE / "results" / "web_load.json"))
+    bench_io.add_output_options(ap, "web_load.json")
     args = ap.parse_args()
+    args.out = bench_io.output(args, "web_load.json")
+    bench_io.require(SHARED / "models" / "face_detection_yunet_2023mar.onnx", SHARED / "data" / "test-photos")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import bench_io
 import numpy as np
 import onnxruntime as ort
 import torch
@@ -85,10 +86,10 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch and ONNX Runtime threads")
     p.add_argument("--seconds", type=float, default=8.0, help="timed training per model")
     p.add_argument("--quick", action="store_true", help="1 s per model, for a smoke test")
-    p.add_argument("--out", help="default: benchmarks/results/zoo_throughput.json (not written with --quick)")
+    bench_io.add_output_options(p, "zoo_throughput.json")  # --quick writes only to an explicit --out
     args = p.parse_args(argv)
     seconds = 1.0 if args.quick else args.seconds
-    out = args.out or (None if args.quick else str(HERE / "results" / "zoo_throughput.json"))
+    out = args.out or (None if args.quick else bench_io.output(args, "zoo_throughput.json"))
     torch.set_num_threads(args.threads)
     rows = []
     for name in args.models or default_models():

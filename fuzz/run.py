@@ -1,8 +1,8 @@
 """Run each fuzzing harness for a fixed number of inputs and write what happened to
-benchmarks/results/fuzz.json: inputs tried, seconds, peak memory, and the findings (libFuzzer's
+benchmarks/results/fuzz.json (with --update-results; else benchmarks/work/results/): inputs tried, seconds, peak memory, and the findings (libFuzzer's
 crash-, timeout- and oom- artifacts, kept in fuzz/findings/).
 
-    python fuzz/run.py --runs 200000
+    python fuzz/run.py --runs 1000000 --update-results
 
 A finding stops its harness (libFuzzer's rule); fix it, add the input to tests/data/fuzz/ as a
 regression test, and run again.
@@ -67,8 +67,12 @@ def run(script: str, corpus: str, max_len: int, runs: int) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", type=int, default=200_000, help="inputs per harness (default 200,000)")
-    p.add_argument("--out", type=Path, default=HERE.parent / "benchmarks" / "results" / "fuzz.json")
+    sys.path.insert(0, str(HERE.parent / "benchmarks"))
+    import bench_io
+
+    bench_io.add_output_options(p, "fuzz.json")
     args = p.parse_args(argv)
+    args.out = Path(bench_io.output(args, "fuzz.json"))
     try:
         import atheris  # noqa: F401
     except ImportError:
@@ -80,7 +84,7 @@ def main(argv=None) -> int:
     for target, (script, corpus, max_len) in HARNESSES.items():
         results[target] = run(script, corpus, max_len, args.runs)
         print(target, json.dumps(results[target]))
-    report = {"command": f"python fuzz/run.py --runs {args.runs}", "date": time.strftime("%Y-%m-%d"),
+    report = {"command": f"python fuzz/run.py --runs {args.runs} --update-results", "date": time.strftime("%Y-%m-%d"),
               "machine": {"python": platform.python_version(), "opencv": cv2.__version__, "cpus": os.cpu_count()},
               "harnesses": results}  # fmt: skip
     args.out.write_text(json.dumps(report, indent=2) + "\n")
