@@ -151,7 +151,7 @@ def run_batch(
     *,
     every: int = 1,
     write_csv: bool = False,
-    annotate: bool = True,
+    annotate: bool | str = True,  # "legend": annotated images list every face's labels below the picture
     resume: bool = False,
     force: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -228,7 +228,10 @@ def _write_still(analyzer, fr, rel, out_dir, annotate, jsonl, csv_sink, summary)
     if csv_sink:
         csv_sink.write_frame(result, fr.source, 0)
     if annotate:
-        _atomic_imwrite((out_dir / "annotated" / rel).with_suffix(".jpg"), draw_frame(fr.image, result))
+        legend = True if annotate == "legend" else None  # None: only the labels that fit nowhere
+        _atomic_imwrite(
+            (out_dir / "annotated" / rel).with_suffix(".jpg"), draw_frame(fr.image, result, legend=legend)
+        )
 
 
 def _analyze_video(

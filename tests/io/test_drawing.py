@@ -66,3 +66,15 @@ def test_the_solvay_crowd_gets_a_legend_and_video_frames_keep_their_size(analyze
     assert drawn.shape[1] == photo.shape[1] and photo.shape[0] < drawn.shape[0] < 2 * photo.shape[0]
     assert draw_frame(photo, result, legend=False).shape == photo.shape
     assert draw_frame(photo, result, legend=True).shape[0] > photo.shape[0]
+
+
+def test_analyze_legend_lists_every_face_below_the_picture(tmp_path, photos_dir, yunet_path):
+    from grinlab.cli import main
+
+    photo = photos_dir / "white_house" / "obama.jpg"
+    args = ["analyze", str(photo), "--detector", "yunet", "--yunet-model", str(yunet_path)]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert main([*args, "--out", str(tmp_path / "b"), "--legend"]) == 0
+    plain = cv2.imread(str(tmp_path / "a" / "annotated" / "obama.jpg"))
+    legend = cv2.imread(str(tmp_path / "b" / "annotated" / "obama.jpg"))
+    assert plain.shape == cv2.imread(str(photo)).shape and legend.shape[0] > plain.shape[0]

@@ -35,6 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--every", type=int, default=1, metavar="N", help="analyse every N-th video frame")
     p.add_argument("--csv", action="store_true", help="also write results.csv (one row per face and model)")
     p.add_argument("--no-annotate", action="store_true", help="do not write annotated images/videos")
+    p.add_argument("--legend", action="store_true",
+                   help="number every face in annotated images and list their labels below the picture "
+                        "(default: only faces whose label fits nowhere beside them)")  # fmt: skip
     p.add_argument(
         "--crops", action="store_true", help="each input image is already one cropped face: skip detection"
     )
@@ -80,7 +83,8 @@ def run(args) -> int:
     with Analyzer(options) as analyzer:
         summary = run_batch(
             analyzer, args.paths, args.out, every=args.every, write_csv=args.csv,
-            annotate=not args.no_annotate, resume=args.resume, force=args.force,
+            annotate=False if args.no_annotate else ("legend" if args.legend else True),
+            resume=args.resume, force=args.force,
             max_pixels=args.max_pixels, progress=progress,
         )  # fmt: skip
         detector, models = analyzer.detector_name, analyzer.model_names
