@@ -1,11 +1,12 @@
 # Two entry points a fresh machine needs: `make demo` and `make test` (both set up the venv first).
 VENV ?= .venv
 DEMO_VENV ?= .venv-demo
+TV_VENV ?= .venv-torchvision
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 OUT ?= out
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test test-torchvision lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -31,9 +32,21 @@ $(DEMO_VENV)/.installed: pyproject.toml
 test: setup
 	$(PY) -m pytest -q
 
+# The zoo's torchvision_* networks need torchvision, whose PyPI wheels pair only with their own
+# torch (2.14.1, a 5.5 GB CUDA build, about a minute from a local package mirror): a venv of
+# their own, so the main one keeps the small CPU torch. CI runs it after `make test`.
+test-torchvision: $(TV_VENV)/.installed
+	$(TV_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/train/test_zoo.py -k torchvision
+
+$(TV_VENV)/.installed: pyproject.toml
+	python3 -m venv $(TV_VENV)
+	$(TV_VENV)/bin/python -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(TV_VENV)/bin/python -m pip install -q -e ".[train,dev,torchvision]"
+	touch $@
+
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks fuzz
 	$(VENV)/bin/ruff format --check src tests benchmarks fuzz
 
 clean:
-	rm -rf $(VENV) $(DEMO_VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(DEMO_VENV) $(TV_VENV) $(OUT) .pytest_cache
