@@ -60,3 +60,16 @@ def test_misuse_is_named():
         classification_summary([0, 1, 1], np.ones((3, 3)) / 3, ("a", "b"))
     with pytest.raises(GrinlabError, match="class indices 0..1"):
         classification_summary([0, 2], np.ones((2, 2)) / 2, ("a", "b"))
+
+
+def test_macro_f1_has_one_definition_that_counts_predicted_only_classes():
+    """The trainer's results.json and the evaluation report once disagreed on this (0.9 vs 0.6)."""
+    import numpy as np
+
+    from grinlab.evaluate.metrics import classification_metrics, macro_f1
+    from grinlab.train import trainer
+
+    y, p = np.array([0, 0, 0, 1, 1]), np.array([0, 0, 2, 1, 1])
+    assert macro_f1(y, p, 3) == pytest.approx(0.6)  # scikit-learn's f1_score(average="macro") too
+    assert classification_metrics(y, p, ("a", "b", "c"))["macro_f1"] == pytest.approx(0.6)
+    assert trainer.classification_metrics is classification_metrics

@@ -163,6 +163,10 @@ def test_best_model_predicts_probabilities_and_results(splits, tmp_path):
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert 0.0 <= results["val"]["accuracy"] <= 1.0 and results["val"]["n"] == len(splits[1])
     assert "run folder" in trainer.summary().line()
+    # the run's results.json and its report say the same (one metrics module)
+    report = json.loads((tmp_path / "run" / "report" / "summary.json").read_text())
+    for key in ("accuracy", "macro_f1"):
+        assert results["val"][key] == pytest.approx(report[key], abs=1e-9), key
 
 
 def test_config_validation():

@@ -27,11 +27,26 @@ def per_class(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
 
 
 def macro_f1(y_true, y_pred, n_classes: int) -> float:
-    """Mean F1 over the classes that occur in y_true or y_pred."""
+    """Mean F1 over the classes that occur in y_true or y_pred (scikit-learn's average="macro"): a
+    class the model predicts but the data lacks counts, with F1 0, so predicting it costs."""
     cm = confusion_matrix(y_true, y_pred, n_classes)
     _, _, f1, support = per_class(cm)
     present = (support > 0) | (cm.sum(axis=0) > 0)
     return float(f1[present].mean()) if present.any() else 0.0
+
+
+def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: tuple[str, ...]) -> dict:
+    """n, accuracy, macro-F1 (the one definition: ``macro_f1``), per-class recall and the confusion
+    matrix: what a training run's results.json and metrics.jsonl hold, as its report computes them."""
+    cm = confusion_matrix(y_true, y_pred, len(classes))
+    _, recall, _, _ = per_class(cm)
+    return {
+        "n": int(len(y_true)),
+        "accuracy": float(np.trace(cm) / max(1, len(y_true))),
+        "macro_f1": macro_f1(y_true, y_pred, len(classes)),
+        "recall": {c: float(r) for c, r in zip(classes, recall, strict=True)},
+        "confusion": cm.tolist(),
+    }
 
 
 def calibration(probs: np.ndarray, y_true: np.ndarray, n_bins: int = 15) -> dict:

@@ -38,6 +38,7 @@ from tqdm import tqdm
 
 from ..data.dataset import FaceDataset
 from ..errors import GrinlabError
+from ..evaluate.metrics import classification_metrics
 from ..progress import progress_enabled
 from .config import TrainConfig
 from .device_data import DeviceLoader, resolve_augment_on
@@ -169,28 +170,6 @@ def class_weight_tensor(labels: np.ndarray, num_classes: int) -> torch.Tensor:
     counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
     w = len(labels) / (num_classes * np.maximum(counts, 1.0))
     return torch.as_tensor(w, dtype=torch.float32)
-
-
-def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: tuple[str, ...]) -> dict:
-    """accuracy, macro-F1 and per-class recall (plain numpy, no sklearn dependency)."""
-    k = len(classes)
-    cm = np.zeros((k, k), np.int64)
-    np.add.at(cm, (y_true, y_pred), 1)
-    tp = np.diag(cm).astype(np.float64)
-    support, predicted = cm.sum(1), cm.sum(0)
-    recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
-    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
-    f1 = np.divide(
-        2 * precision * recall, precision + recall, out=np.zeros(k), where=(precision + recall) > 0
-    )
-    present = support > 0
-    return {
-        "n": int(len(y_true)),
-        "accuracy": float(tp.sum() / max(1, len(y_true))),
-        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
-        "recall": {c: float(r) for c, r in zip(classes, recall, strict=True)},
-        "confusion": cm.tolist(),
-    }
 
 
 def _atomic_torch_save(obj: dict, path: Path) -> None:
