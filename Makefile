@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[train,web,dev]"
+	$(PIP) install -q -e ".[train,web,dev,ray]"
 	touch $@
 
 # The demo needs only the inference core (numpy, OpenCV, ONNX Runtime, tqdm): its own small venv,

@@ -27,7 +27,7 @@ from .io.sources import expand_inputs, iter_image, iter_video, kind_of
 from .pipeline import Analyzer
 
 log = logging.getLogger(__name__)
-OUTPUT_NAMES = ("results.jsonl", "results.csv", "done.txt", "run.json", "annotated", "timeline")
+OUTPUT_NAMES = ("results.jsonl", "results.csv", "done.txt", "run.json", "annotated", "timeline", "parts")
 RUN_FORMAT = "grinlab-analyze-run-1"
 
 
@@ -39,6 +39,7 @@ class BatchSummary:
     frames: int = 0
     faces: int = 0
     failed: dict[str, str] = field(default_factory=dict)  # source -> error
+    nodes: set[str] = field(default_factory=set)  # Ray nodes that analysed parts (--engine ray)
 
     @property
     def ok(self) -> bool:

@@ -16,7 +16,7 @@ from .errors import GrinlabError
 EXTRA_OF = {
     "torch": "train", "onnx": "train", "onnxscript": "train", "albumentations": "train",
     "matplotlib": "train", "fastapi": "web", "uvicorn": "web", "starlette": "web",
-    "multipart": "web", "python_multipart": "web", "websockets": "web", "torchvision": "torchvision",
+    "multipart": "web", "python_multipart": "web", "websockets": "web", "torchvision": "torchvision", "ray": "ray",
 }  # fmt: skip
 
 

@@ -94,3 +94,16 @@ class FrameResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def frame_from_dict(d: dict) -> FrameResult:
+    """A FrameResult back from its ``to_dict()`` / JSON form (a line of results.jsonl)."""
+    faces = []
+    for f in d.get("faces", ()):
+        b = f["box"]
+        marks = tuple(tuple(p) for p in b["landmarks"]) if b.get("landmarks") else None
+        box = FaceBox(b["x"], b["y"], b["w"], b["h"], b.get("score", 1.0), marks)
+        preds = {name: Prediction(**p) for name, p in f.get("predictions", {}).items()}
+        faces.append(FaceResult(f["index"], box, preds, f.get("smile_intensity"), f.get("track_id")))
+    return FrameResult(d["source"], d.get("frame_index", 0), d.get("width", 0), d.get("height", 0), tuple(faces),
+                       d.get("timestamp_ms"), d.get("timings_ms"))  # fmt: skip

@@ -52,6 +52,14 @@ def frame_rows(result: FrameResult | None, source: str, frame: int, error: str |
     return rows
 
 
+def jsonl_line(result: FrameResult | None, source: str, frame: int, error: str | None = None) -> str:
+    """One line of results.jsonl: the frame's result, or an error row for the input."""
+    obj = result.to_dict() if result is not None else {"source": source, "frame_index": frame, "faces": []}
+    if error:
+        obj["error"] = error
+    return json.dumps(obj) + "\n"
+
+
 class RowSink:
     """An append-only row file. Rows of an item count only once the item is recorded as done in
     the run's manifest (see ``Manifest``); ``prune`` drops rows of unfinished items on resume."""
@@ -103,12 +111,7 @@ class JsonlSink(RowSink):
             return None  # a torn last line from a killed run
 
     def write_frame(self, result: FrameResult | None, source: str, frame: int, error: str | None = None):
-        obj = (
-            result.to_dict() if result is not None else {"source": source, "frame_index": frame, "faces": []}
-        )
-        if error:
-            obj["error"] = error
-        self._f.write(json.dumps(obj) + "\n")
+        self._f.write(jsonl_line(result, source, frame, error))
 
 
 class CsvSink(RowSink):

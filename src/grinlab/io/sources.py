@@ -80,9 +80,13 @@ def video_info(path: Path) -> dict:
 
 
 def iter_video(
-    path: Path, every: int = 1, start_frame: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS
+    path: Path,
+    every: int = 1,
+    start_frame: int = 0,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    stop_frame: int | None = None,
 ) -> Iterator[Frame]:
-    """Every ``every``-th frame from ``start_frame`` on; timestamps from the frame index and the
+    """Every ``every``-th frame (by absolute index) of frames [start_frame, stop_frame); timestamps from the frame index and the
     container's fps (falling back to the decoder's position when fps is unknown). A video that
     cannot be opened, or whose frames are over ``max_pixels`` by its header, yields one error frame
     and no frame is decoded; one that ends early yields an error frame at the end."""
@@ -108,7 +112,7 @@ def iter_video(
         if start_frame > 0:
             cap.set(cv2.CAP_PROP_POS_FRAMES, start_frame)
             index = int(cap.get(cv2.CAP_PROP_POS_FRAMES))
-        while True:
+        while stop_frame is None or index < stop_frame:  # frames [start_frame, stop_frame)
             if (index % every) == 0:
                 ok, image = cap.read()
             else:
@@ -120,7 +124,7 @@ def iter_video(
                 ts = index * 1000.0 / fps if fps > 0 else cap.get(cv2.CAP_PROP_POS_MSEC)
                 yield Frame(str(path), index, image, ts)
             index += 1
-        if expected and index < expected - 1:
+        if expected and index < min(expected, stop_frame or expected) - 1:
             yield Frame(
                 str(path), index, None,
                 error=f"{path}: video ended early at frame {index} of {expected} (truncated or corrupt)",

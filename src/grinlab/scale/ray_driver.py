@@ -1,0 +1,152 @@
+"""The driver side of ``grinlab analyze --engine ray``: plan the parts, hand the unfinished ones
+to a pool of PartWorker actors, and stitch the finished parts into the single-process layout."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import cv2
+
+from ..errors import GrinlabError
+from ..io.images import DEFAULT_MAX_PIXELS
+from .ray_engine import CHUNK_FRAMES, Part, PartWorker, _atomic_write, _init_ray, plan_parts
+
+
+def run_ray(
+    options,
+    inputs: list,
+    out_dir,
+    *,
+    every: int = 1,
+    write_csv: bool = False,
+    annotate: bool | str = True,
+    resume: bool = False,
+    force: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    progress: bool = True,
+    workers: int | None = None,
+    address: str | None = None,
+    threads: int = 1,
+    chunk_frames: int = CHUNK_FRAMES,
+):
+    """Analyse ``inputs`` on Ray into ``out_dir``; returns the batch runner's BatchSummary."""
+    from tqdm import tqdm
+
+    from ..batch import BatchSummary, _check_run_options, check_out_dir, run_options
+    from ..io.sources import expand_inputs
+    from ..pipeline import Analyzer
+
+    if every < 1 or chunk_frames < 1:
+        raise GrinlabError("--every and --chunk-frames must be at least 1")
+    workers = workers or len(os.sched_getaffinity(0))
+    out_dir = Path(out_dir)
+    files = expand_inputs(inputs)
+    roots = [Path(p) for p in inputs if Path(p).is_dir()]
+    check_out_dir(out_dir, resume, force)
+    if force and not resume:
+        for name in (
+            "parts",
+            "annotated",
+            "timeline",
+            "results.jsonl",
+            "results.csv",
+            "done.txt",
+            "run.json",
+        ):
+            target = out_dir / name
+            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+    with Analyzer(options) as probe:  # bad models or detector: one error before Ray starts
+        now = {**run_options(probe, every, write_csv, annotate, max_pixels), "engine": "ray",
+               "chunk_frames": chunk_frames}  # fmt: skip
+    (out_dir / "parts").mkdir(parents=True, exist_ok=True)
+    if resume and not (out_dir / "done.txt").exists():  # a killed Ray run: the options are in run.json
+        (out_dir / "done.txt").touch()
+    _check_run_options(out_dir, now, resume)
+    parts = plan_parts(files, roots, every, chunk_frames)
+    finished = lambda p: (out_dir / "parts" / f"{p.key}.done").exists()  # noqa: E731
+    todo = [p for p in parts if not finished(p)]
+    summary = BatchSummary(out_dir)
+    summary.skipped_done = len({p.source for p in parts} - {p.source for p in todo})
+    if todo:
+        import ray
+        from ray.util import ActorPool
+
+        _init_ray(address, workers)
+        actor = ray.remote(num_cpus=threads, max_restarts=3, max_task_retries=3)(PartWorker)
+        pool = ActorPool([actor.remote(options, str(out_dir), every, write_csv, annotate, max_pixels, threads)
+                          for _ in range(min(workers, len(todo)))])  # fmt: skip
+        try:
+            for info in tqdm(pool.map_unordered(lambda a, p: a.run.remote(p), todo), total=len(todo),
+                             desc="analyze (ray)", unit="part", disable=not progress):  # fmt: skip
+                summary.nodes.add(info["node"])
+        except ray.exceptions.RayError as exc:
+            raise GrinlabError(f"a Ray worker failed for good ({type(exc).__name__}); the finished parts are "
+                               f"kept in {out_dir / 'parts'}: rerun with --resume") from None  # fmt: skip
+    _stitch(parts, out_dir, write_csv, annotate, every, summary)
+    return summary
+
+
+def _stitch(parts: list[Part], out_dir: Path, write_csv: bool, annotate, every: int, summary) -> None:
+    """Concatenate the parts in order into results.jsonl / results.csv, annotated videos and
+    timelines per video, and done.txt: the single-process runner's files."""
+    from ..io.sinks import CSV_COLUMNS
+    from ..io.timeline import TimelineAccumulator
+    from ..results import frame_from_dict
+
+    lines, csv_body, sources = [], [], []
+    by_source: dict[str, list[Part]] = {}
+    for p in parts:
+        by_source.setdefault(p.source, []).append(p)
+    for source, group in by_source.items():
+        sources.append(source)
+        timeline = TimelineAccumulator(Path(source).name) if group[0].kind == "video" else None
+        for p in group:
+            text = (out_dir / "parts" / f"{p.key}.jsonl").read_text()
+            lines.append(text)
+            for line in text.splitlines():
+                row = json.loads(line)
+                if row.get("error"):
+                    summary.failed[source] = row["error"]
+                    continue
+                summary.frames += 1
+                summary.faces += len(row["faces"])
+                if timeline is not None:
+                    timeline.add(frame_from_dict(row))
+            if write_csv:
+                csv_body.append((out_dir / "parts" / f"{p.key}.csv").read_text())
+        if group[0].kind == "video":
+            if annotate:
+                _join_segments(out_dir, group, every)
+            timeline.write((out_dir / "timeline" / group[0].rel).with_suffix(".png"))
+    summary.items = len(sources) - summary.skipped_done
+    _atomic_write(out_dir / "results.jsonl", "".join(lines))
+    if write_csv:
+        _atomic_write(out_dir / "results.csv", ",".join(CSV_COLUMNS) + "\r\n" + "".join(csv_body))
+    _atomic_write(out_dir / "done.txt", "".join(s + "\n" for s in sources))
+
+
+def _join_segments(out_dir: Path, group: list[Part], every: int) -> None:
+    """The parts' annotated segments, in order, as one annotated/<video>.mp4 (a frame at a time)."""
+    cap = cv2.VideoCapture(group[0].source)
+    fps = (cap.get(cv2.CAP_PROP_FPS) or 25.0) / every
+    cap.release()
+    final = (out_dir / "annotated" / group[0].rel).with_suffix(".mp4")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(final.stem + ".part.mp4")
+    writer = None
+    for p in group:
+        segment = cv2.VideoCapture(str(out_dir / "parts" / f"{p.key}.avi"))
+        while True:
+            ok, frame = segment.read()
+            if not ok:
+                break
+            if writer is None:
+                writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, frame.shape[1::-1])
+            writer.write(frame)
+        segment.release()
+    if writer is not None:
+        writer.release()
+        os.replace(tmp, final)
