@@ -36,8 +36,9 @@ def grinlab(*args: str) -> subprocess.Popen:
 
 
 def finish(proc: subprocess.Popen, timeout: float = 300) -> str:
+    """The run's stdout; exit code 1 is expected: the inputs hold one corrupt photo."""
     out, err = proc.communicate(timeout=timeout)
-    assert proc.returncode == 0, err[-2000:]
+    assert proc.returncode == 1 and "broken.jpg" in err, err[-2000:]
     return out
 
 
@@ -47,7 +48,7 @@ def done_parts(out: Path) -> int:
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory, photos_dir):
-    """Photos in a folder and a 90-frame 640x480 video of real photos."""
+    """Photos in a folder (one of them corrupt) and a 90-frame 640x480 video of real photos."""
     root = tmp_path_factory.mktemp("inputs")
     (root / "photos").mkdir()
     for p in (
@@ -57,6 +58,7 @@ def inputs(tmp_path_factory, photos_dir):
         "dlib_faces/2008_002470.jpg",
     ):
         shutil.copy(photos_dir / p, root / "photos" / Path(p).name)
+    (root / "photos" / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")  # an error row; the job goes on
     make_video(root / "clip.avi", photos_dir, frames=90)
     return [str(root / "photos"), str(root / "clip.avi")]
 
@@ -71,9 +73,13 @@ def reference(inputs, tmp_path_factory):
 def test_ray_gives_the_single_process_rows_and_files(inputs, reference, tmp_path):
     out = tmp_path / "ray"
     printed = finish(grinlab("analyze", *inputs, "--out", str(out), *BASE, "--every", "2", "--engine", "ray",
-                             "--workers", "2", "--chunk-frames", "25"))  # fmt: skip
-    assert outputs(out) == reference  # rows (timings aside), CSV, done list, annotated files
-    assert len(list((out / "parts").glob("*.done"))) == 4 + 4  # 4 photos, the video in 4 ranges
+                             "--workers", "2", "--chunk-frames", "25", "--parquet"))  # fmt: skip
+    assert outputs(out) == reference  # rows (timings aside), the corrupt photo's error row, CSV, files
+    assert len(list((out / "parts").glob("*.done"))) == 5 + 4  # 5 photos, the video in 4 ranges
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(out / "results.parquet")  # one file per input, partitioned input=<path>
+    assert table.num_rows == len(reference["csv"]) and len(set(table.column("input").to_pylist())) == 6
     assert (out / "timeline" / "clip.png").is_file() and "8 frame" not in printed
     import cv2
 
@@ -159,7 +165,7 @@ def test_a_two_node_cluster_runs_the_job_on_both_nodes(inputs, reference, two_no
             "--engine", "ray", "--address", address, "--workers", "2", "--chunk-frames", "10"]  # fmt: skip
     done = subprocess.run(args, env={**env, "GRINLAB_NO_PROGRESS": "1", "NO_ALBUMENTATIONS_UPDATE": "1"},
                           capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 1 and "broken.jpg" in done.stderr, done.stderr[-2000:]
     nodes = {json.loads(p.read_text())["node"] for p in (out / "parts").glob("*.done")}
     assert len(nodes) == 2  # one actor per one-CPU node
     assert outputs(out) == reference

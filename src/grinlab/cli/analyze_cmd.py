@@ -74,6 +74,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--workers", type=int, help="Ray actors, each with its own loaded models (default: CPUs here)"
     )
     g.add_argument("--chunk-frames", type=int, default=300, metavar="N", help="video frames per Ray part")
+    g.add_argument("--parquet", action="store_true",
+                   help="also results.parquet/, one Parquet file per input (input=<path>), with --engine ray")  # fmt: skip
 
 
 def run(args) -> int:
@@ -96,7 +98,7 @@ def run(args) -> int:
             options, args.paths, args.out, every=args.every, write_csv=args.csv,
             annotate=False if args.no_annotate else ("legend" if args.legend else True), resume=args.resume,
             force=args.force, max_pixels=args.max_pixels, progress=progress, workers=args.workers,
-            address=args.address, chunk_frames=args.chunk_frames,
+            address=args.address, chunk_frames=args.chunk_frames, parquet=args.parquet,
         )  # fmt: skip
         with Analyzer(options) as probe:
             detector, models = probe.detector_name, probe.model_names

@@ -31,8 +31,11 @@ def run_ray(
     address: str | None = None,
     threads: int = 1,
     chunk_frames: int = CHUNK_FRAMES,
+    parquet: bool = False,
 ):
-    """Analyse ``inputs`` on Ray into ``out_dir``; returns the batch runner's BatchSummary."""
+    """Analyse ``inputs`` on Ray into ``out_dir``; returns the batch runner's BatchSummary.
+    ``parquet``: also results.parquet/, the CSV's rows as one Parquet file per input
+    (``input=<its path under the folders given>``, Hive-style), for large jobs."""
     from tqdm import tqdm
 
     from ..batch import BatchSummary, _check_run_options, check_out_dir, run_options
@@ -85,11 +88,13 @@ def run_ray(
         except ray.exceptions.RayError as exc:
             raise GrinlabError(f"a Ray worker failed for good ({type(exc).__name__}); the finished parts are "
                                f"kept in {out_dir / 'parts'}: rerun with --resume") from None  # fmt: skip
-    _stitch(parts, out_dir, write_csv, annotate, every, summary)
+    _stitch(parts, out_dir, write_csv, annotate, every, summary, parquet)
     return summary
 
 
-def _stitch(parts: list[Part], out_dir: Path, write_csv: bool, annotate, every: int, summary) -> None:
+def _stitch(
+    parts: list[Part], out_dir: Path, write_csv: bool, annotate, every: int, summary, parquet=False
+) -> None:
     """Concatenate the parts in order into results.jsonl / results.csv, annotated videos and
     timelines per video, and done.txt: the single-process runner's files."""
     from ..io.sinks import CSV_COLUMNS
@@ -122,6 +127,8 @@ def _stitch(parts: list[Part], out_dir: Path, write_csv: bool, annotate, every: 
                 _join_segments(out_dir, group, every)
             timeline.write((out_dir / "timeline" / group[0].rel).with_suffix(".png"))
     summary.items = len(sources) - summary.skipped_done
+    if parquet:
+        _write_parquet(by_source, out_dir)
     _atomic_write(out_dir / "results.jsonl", "".join(lines))
     if write_csv:
         _atomic_write(out_dir / "results.csv", ",".join(CSV_COLUMNS) + "\r\n" + "".join(csv_body))
@@ -150,3 +157,38 @@ def _join_segments(out_dir: Path, group: list[Part], every: int) -> None:
     if writer is not None:
         writer.release()
         os.replace(tmp, final)
+
+
+def _write_parquet(by_source: dict[str, list[Part]], out_dir: Path) -> None:
+    """results.parquet/input=<rel>/part-0.parquet: each input's CSV rows, typed."""
+    import csv
+    import io
+    import urllib.parse
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ..io.sinks import CSV_COLUMNS
+
+    numeric = {"frame": pa.int64(), "time_ms": pa.float64(), "face": pa.int64(), "x": pa.float64(), "y": pa.float64(),
+               "w": pa.float64(), "h": pa.float64(), "detector_score": pa.float64(), "smile_intensity": pa.float64(),
+               "score": pa.float64()}  # fmt: skip
+    schema = pa.schema([(c, numeric.get(c, pa.string())) for c in CSV_COLUMNS])
+    root = out_dir / "results.parquet"
+    for group in by_source.values():
+        text = "".join((out_dir / "parts" / f"{p.key}.csv").read_text() for p in group)
+        rows = list(csv.DictReader(io.StringIO(text), fieldnames=CSV_COLUMNS))
+        columns = {c: [_typed(r[c], schema.field(c).type) for r in rows] for c in CSV_COLUMNS}
+        folder = root / f"input={urllib.parse.quote(group[0].rel, safe='')}"
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / "part-0.parquet.tmp"
+        pq.write_table(pa.table(columns, schema=schema), tmp)
+        os.replace(tmp, folder / "part-0.parquet")
+
+
+def _typed(value: str, kind):
+    import pyarrow as pa
+
+    if value == "":
+        return None
+    return int(value) if kind == pa.int64() else float(value) if kind == pa.float64() else value
