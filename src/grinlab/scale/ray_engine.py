@@ -141,8 +141,11 @@ class PartWorker:
         _atomic_write(parts / f"{part.key}.csv", table.getvalue())
         import ray
 
+        import resource
+
         info = {"key": part.key, "frames": frames, "faces": faces, "errors": errors, "pid": os.getpid(),
-                "node": ray.get_runtime_context().get_node_id()}  # fmt: skip
+                "node": ray.get_runtime_context().get_node_id(),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}  # fmt: skip
         _atomic_write(parts / f"{part.key}.done", json.dumps(info))  # the part is finished from here on
         return info
 
