@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -139,9 +140,9 @@ class PartWorker:
             os.replace(segment.with_name(segment.name + ".tmp.avi"), segment)
         _atomic_write(parts / f"{part.key}.jsonl", "".join(lines))
         _atomic_write(parts / f"{part.key}.csv", table.getvalue())
-        import ray
-
         import resource
+
+        import ray
 
         info = {"key": part.key, "frames": frames, "faces": faces, "errors": errors, "pid": os.getpid(),
                 "node": ray.get_runtime_context().get_node_id(),
@@ -174,10 +175,11 @@ def _init_ray(address: str | None, workers: int) -> None:
     if address:
         _refuse_unreachable(address)
     try:
+        quiet = {"log_to_driver": False, "include_dashboard": False, "logging_level": logging.ERROR}
         if address:
-            ray.init(address=address, log_to_driver=False, include_dashboard=False)
+            ray.init(address=address, **quiet)
         else:
-            ray.init(num_cpus=workers, log_to_driver=False, include_dashboard=False)
+            ray.init(num_cpus=workers, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray instance"
         raise GrinlabError(f"cannot reach {where} ({str(exc).splitlines()[0][:200]}); "
