@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -101,6 +102,7 @@ class PartWorker:
         from ..io.sinks import CSV_COLUMNS, frame_rows, jsonl_line
         from ..io.sources import iter_image, iter_video
 
+        t0 = time.perf_counter()
         parts = self.out / "parts"
         lines, table = [], io.StringIO()
         rows = csv.DictWriter(table, fieldnames=CSV_COLUMNS, extrasaction="ignore")
@@ -146,7 +148,8 @@ class PartWorker:
 
         info = {"key": part.key, "frames": frames, "faces": faces, "errors": errors, "pid": os.getpid(),
                 "node": ray.get_runtime_context().get_node_id(),
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}  # fmt: skip
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "seconds": round(time.perf_counter() - t0, 3)}  # fmt: skip
         _atomic_write(parts / f"{part.key}.done", json.dumps(info))  # the part is finished from here on
         return info
 
