@@ -27,13 +27,12 @@ import time
 from pathlib import Path
 
 import bench_io
-import httpx
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from speed_frames import frames  # noqa: E402
-from web_load import SHARED, start_server  # noqa: E402
+from web_load import SHARED, post_for, start_server  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -49,34 +48,16 @@ def percentiles(latencies: list[float]) -> dict:
             "max_ms": round(float(np.max(lat)), 1)}  # fmt: skip
 
 
-def posting(url, payloads, clients: int, seconds: float, stop: threading.Event | None = None) -> dict:
-    """``clients`` threads post photos for ``seconds`` (or until ``stop``); answers by kind."""
-    records, lock = [], threading.Lock()
-    deadline = time.perf_counter() + seconds
+def answer_kind(r) -> str:
+    """200, "503+Retry-After" (the allowed refusal), or any other status."""
+    if r.status_code == 503 and r.headers.get("retry-after"):
+        return "503+Retry-After"
+    return str(r.status_code)
 
-    def client(k: int) -> None:
-        with httpx.Client(timeout=60) as http:
-            i = k
-            while time.perf_counter() < deadline and not (stop and stop.is_set()):
-                name, data = payloads[i % len(payloads)]
-                i += 1
-                t0 = time.perf_counter()
-                try:
-                    r = http.post(f"{url}/api/analyze", files={"image": (name, data, "image/jpeg")})
-                    kind = "200" if r.status_code == 200 else (
-                        "503+Retry-After" if r.status_code == 503 and r.headers.get("retry-after") else str(r.status_code))  # fmt: skip
-                except httpx.HTTPError as exc:
-                    kind = type(exc).__name__
-                with lock:
-                    records.append(((time.perf_counter() - t0) * 1e3, kind))
 
-    t0 = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
+def posting(url, payloads, clients: int, seconds: float) -> dict:
+    """``clients`` threads post photos for ``seconds``; answers by kind."""
+    records, wall = post_for(url, payloads, clients, seconds, answer_kind, timeout=60)
     kinds: dict[str, int] = {}
     for _, kind in records:
         kinds[kind] = kinds.get(kind, 0) + 1

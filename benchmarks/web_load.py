@@ -34,27 +34,37 @@ from speed_frames import frames  # noqa: E402
 SHARED = Path(os.environ.get("GRINLAB_SHARED", HERE.parent.parent / "shared"))
 
 
-def load(url: str, payloads: list[tuple[str, bytes]], clients: int, seconds: float) -> dict:
-    """``clients`` threads post in a loop until ``seconds`` have passed; every request is counted."""
-    records = []  # (latency ms, status or error text)
+def post_for(
+    url: str,
+    payloads: list[tuple[str, bytes]],
+    clients: int,
+    seconds: float,
+    answer=None,
+    timeout: float = 30,
+) -> tuple[list[tuple[float, object]], float]:
+    """``clients`` threads post photos to /api/analyze in a loop until ``seconds`` have passed:
+    ([(latency ms, answer(response) or the error's name)], wall seconds). ``answer`` defaults to
+    the status code."""  # fmt: skip
+    answer = answer or (lambda r: r.status_code)
+    records = []
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
 
     def client(k: int) -> None:
-        with httpx.Client(timeout=30) as http:
+        with httpx.Client(timeout=timeout) as http:
             i = k
             while time.perf_counter() < deadline:
                 name, data = payloads[i % len(payloads)]
                 i += 1
                 t0 = time.perf_counter()
                 try:
-                    status = http.post(
-                        f"{url}/api/analyze", files={"image": (name, data, "image/jpeg")}
-                    ).status_code
+                    kind = answer(
+                        http.post(f"{url}/api/analyze", files={"image": (name, data, "image/jpeg")})
+                    )
                 except httpx.HTTPError as exc:
-                    status = type(exc).__name__
+                    kind = type(exc).__name__
                 with lock:
-                    records.append(((time.perf_counter() - t0) * 1e3, status))
+                    records.append(((time.perf_counter() - t0) * 1e3, kind))
 
     t0 = time.perf_counter()
     threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
@@ -62,7 +72,12 @@ def load(url: str, payloads: list[tuple[str, bytes]], clients: int, seconds: flo
         t.start()
     for t in threads:
         t.join()
-    wall = time.perf_counter() - t0
+    return records, time.perf_counter() - t0
+
+
+def load(url: str, payloads: list[tuple[str, bytes]], clients: int, seconds: float) -> dict:
+    """``clients`` threads post in a loop until ``seconds`` have passed; every request is counted."""
+    records, wall = post_for(url, payloads, clients, seconds)
     lat = np.array([r[0] for r in records])
     errors = [r[1] for r in records if r[1] != 200]
     return {

@@ -7,10 +7,10 @@ TOML). The first input byte picks the target. Allowed outcomes: an object, or a 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import atheris
+from harness import fuzz
 
 with atheris.instrument_imports():
     from grinlab.errors import GrinlabError
@@ -46,10 +46,7 @@ def test_one_input(data: bytes) -> None:
 
 
 def main() -> None:
-    for folder in (a for a in sys.argv[1:] if not a.startswith("-")):
-        seed_corpus(Path(folder))
-    atheris.Setup(sys.argv, test_one_input)
-    atheris.Fuzz()
+    fuzz(test_one_input, seed_corpus)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,10 @@ Seeds (written on first use): a valid file of three rows, a blank image, odd spa
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import atheris
+from harness import fuzz
 
 with atheris.instrument_imports():
     from grinlab.data.fer2013 import HEADER, parse_rows
@@ -40,10 +40,7 @@ def test_one_input(data: bytes) -> None:
 
 
 def main() -> None:
-    for folder in (a for a in sys.argv[1:] if not a.startswith("-")):
-        seed_corpus(Path(folder))
-    atheris.Setup(sys.argv, test_one_input)
-    atheris.Fuzz()
+    fuzz(test_one_input, seed_corpus)
 
 
 if __name__ == "__main__":

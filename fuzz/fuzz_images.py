@@ -13,10 +13,10 @@ bounded property tests in tests/io/test_images_properties.py run in CI.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import atheris
+from harness import fuzz
 
 with atheris.instrument_imports():
     from grinlab.errors import GrinlabError
@@ -54,12 +54,8 @@ def test_one_input(data: bytes) -> None:
 
 
 def main() -> None:
-    corpora = [a for a in sys.argv[1:] if not a.startswith("-")]
-    for folder in corpora:
-        seed_corpus(Path(folder))
     os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")  # corrupt inputs make OpenCV talk on stderr
-    atheris.Setup(sys.argv, test_one_input)
-    atheris.Fuzz()
+    fuzz(test_one_input, seed_corpus)
 
 
 if __name__ == "__main__":

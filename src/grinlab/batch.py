@@ -27,7 +27,9 @@ from .io.sources import expand_inputs, iter_image, iter_video, kind_of
 from .pipeline import Analyzer
 
 log = logging.getLogger(__name__)
-OUTPUT_NAMES = ("results.jsonl", "results.csv", "done.txt", "run.json", "annotated", "timeline", "parts")
+# everything a run writes in its --out folder ("parts" and "results.parquet": --engine ray)
+OUTPUT_NAMES = ("results.jsonl", "results.csv", "done.txt", "run.json", "annotated", "timeline", "parts",
+                "results.parquet")  # fmt: skip
 RUN_FORMAT = "grinlab-analyze-run-1"
 
 
@@ -40,6 +42,8 @@ class BatchSummary:
     faces: int = 0
     failed: dict[str, str] = field(default_factory=dict)  # source -> error
     nodes: set[str] = field(default_factory=set)  # Ray nodes that analysed parts (--engine ray)
+    detector: str = ""  # the detector that ran, and the models (as the analyzer names them)
+    models: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -113,7 +117,7 @@ def run_options(analyzer: Analyzer, every: int, write_csv: bool, annotate: bool,
 def _check_run_options(out_dir: Path, now: dict, resume: bool) -> None:
     """Record the options (a fresh run) or refuse a resume whose options differ from the run's."""
     path = out_dir / "run.json"
-    if resume and (out_dir / "done.txt").exists():
+    if resume and ((out_dir / "run.json").exists() or (out_dir / "done.txt").exists()):
         try:
             before = json.loads(path.read_text())
         except FileNotFoundError:
@@ -174,7 +178,7 @@ def run_batch(
         csv_sink = CsvSink(out_dir / "results.csv", resume, manifest.done) if write_csv else None
     except OSError as exc:
         raise _write_error(out_dir, exc) from None
-    summary = BatchSummary(out_dir)
+    summary = BatchSummary(out_dir, detector=analyzer.detector_name, models=analyzer.model_names)
     bar = tqdm(files, desc="analyze", unit="file", disable=not progress)
     try:
         _run_items(analyzer, bar, roots, out_dir, every, annotate, max_pixels, progress,

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 
 import cv2
@@ -13,7 +10,7 @@ import pytest
 
 pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
 
-from webtools import serve_options  # noqa: E402
+from webtools import serve_options, serving  # noqa: E402
 
 from grinlab.web.app import create_app  # noqa: E402
 
@@ -34,21 +31,8 @@ def client(app):
 @pytest.fixture(scope="session")
 def server_url(app):
     """The app served by uvicorn on a free loopback port, in a thread."""
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as address:
+        yield f"http://{address}"
 
 
 def letterbox(image: np.ndarray, width=640, height=480) -> np.ndarray:

@@ -6,12 +6,11 @@ never read.)"""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 
 import httpx
 import pytest
-from webtools import serve_options
+from webtools import serve_options, serving
 
 from grinlab.web.app import create_app
 
@@ -21,22 +20,9 @@ websockets = pytest.importorskip("websockets.sync.client", reason="needs the web
 @pytest.fixture(scope="module")
 def strict_url(yunet_path):
     """A real uvicorn server with 1 s upload and live-idle timeouts and one live session."""
-    import uvicorn
-
-    app = create_app(
-        serve_options(yunet_path, upload_timeout_s=1.0, live_idle_timeout_s=1.0, max_live_sessions=1)
-    )
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    options = serve_options(yunet_path, upload_timeout_s=1.0, live_idle_timeout_s=1.0, max_live_sessions=1)
+    with serving(create_app(options)) as address:
+        yield address
 
 
 def test_a_trickled_upload_gets_408_and_others_are_served(strict_url, photos_dir):

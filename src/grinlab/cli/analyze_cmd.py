@@ -81,7 +81,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     import json
 
-    from ..pipeline import Analyzer, AnalyzerOptions
+    from ..pipeline import AnalyzerOptions
     from ..progress import progress_enabled
     from .options import detector_options
 
@@ -100,16 +100,14 @@ def run(args) -> int:
             force=args.force, max_pixels=args.max_pixels, progress=progress, workers=args.workers,
             address=args.address, chunk_frames=args.chunk_frames, parquet=args.parquet,
         )  # fmt: skip
-        with Analyzer(options) as probe:
-            detector, models = probe.detector_name, probe.model_names
     else:
-        summary, detector, models = _run_local(args, options, progress)
+        summary = _run_local(args, options, progress)
     for error in summary.failed.values():
         print(f"grinlab analyze: failed: {error}", file=sys.stderr)
     if not args.json:
         from .summary import print_results
 
-        print_results(summary.out_dir, detector, models)
+        print_results(summary.out_dir, summary.detector, summary.models)
     if args.json:
         print(json.dumps({"out": str(summary.out_dir), "inputs": summary.items, "frames": summary.frames,
                           "faces": summary.faces, "failed": summary.failed,
@@ -129,4 +127,4 @@ def _run_local(args, options, progress):
             annotate=False if args.no_annotate else ("legend" if args.legend else True),
             resume=args.resume, force=args.force, max_pixels=args.max_pixels, progress=progress,
         )  # fmt: skip
-        return summary, analyzer.detector_name, analyzer.model_names
+        return summary

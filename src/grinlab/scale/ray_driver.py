@@ -38,7 +38,7 @@ def run_ray(
     (``input=<its path under the folders given>``, Hive-style), for large jobs."""
     from tqdm import tqdm
 
-    from ..batch import BatchSummary, _check_run_options, check_out_dir, run_options
+    from ..batch import OUTPUT_NAMES, BatchSummary, _check_run_options, check_out_dir, run_options
     from ..io.sources import expand_inputs
     from ..pipeline import Analyzer
 
@@ -50,28 +50,19 @@ def run_ray(
     roots = [Path(p) for p in inputs if Path(p).is_dir()]
     check_out_dir(out_dir, resume, force)
     if force and not resume:
-        for name in (
-            "parts",
-            "annotated",
-            "timeline",
-            "results.jsonl",
-            "results.csv",
-            "done.txt",
-            "run.json",
-        ):
+        for name in OUTPUT_NAMES:
             target = out_dir / name
             shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
     with Analyzer(options) as probe:  # bad models or detector: one error before Ray starts
         now = {**run_options(probe, every, write_csv, annotate, max_pixels), "engine": "ray",
                "chunk_frames": chunk_frames}  # fmt: skip
+        detector, models = probe.detector_name, probe.model_names
     (out_dir / "parts").mkdir(parents=True, exist_ok=True)
-    if resume and not (out_dir / "done.txt").exists():  # a killed Ray run: the options are in run.json
-        (out_dir / "done.txt").touch()
     _check_run_options(out_dir, now, resume)
     parts = plan_parts(files, roots, every, chunk_frames)
     finished = lambda p: (out_dir / "parts" / f"{p.key}.done").exists()  # noqa: E731
     todo = [p for p in parts if not finished(p)]
-    summary = BatchSummary(out_dir)
+    summary = BatchSummary(out_dir, detector=detector, models=models)
     summary.skipped_done = len({p.source for p in parts} - {p.source for p in todo})
     if todo:
         import ray

@@ -151,7 +151,10 @@ def load_teacher_weights(path: str | Path) -> tuple[nn.Module, dict]:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # a truncated or foreign file: one line, not a pickle traceback
-        raise GrinlabError(f"{path}: not a teacher-weights file ({type(e).__name__}); rebuild it") from e
+        raise GrinlabError(
+            f"{path}: not a teacher-weights file (unreadable as a torch file); rebuild it with "
+            "benchmarks/teacher_weights.py from the teacher's .onnx"
+        ) from e
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise GrinlabError(f"{path}: not a {FORMAT} file; make it with benchmarks/teacher_weights.py")
     card = blob["card"]
