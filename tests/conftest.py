@@ -62,3 +62,51 @@ def photos_dir() -> Path:
 @pytest.fixture(scope="session")
 def yunet_path() -> Path:
     return _need(MODELS / "face_detection_yunet_2023mar.onnx")
+
+
+# -- real faces for the live and gate tests (tests/sequences.py pastes them on frames) ------
+
+FACE_SCALE = 1.0  # GENKI photos as they are: ~180x190 px, faces ~80-110 px wide
+
+
+@pytest.fixture(scope="session")
+def smile_analyzer(yunet_path):
+    from grinlab.pipeline import Analyzer
+
+    with Analyzer(detector="yunet", detector_options={"model_path": str(yunet_path)}, models=("smile",)) as a:
+        yield a
+
+
+@pytest.fixture(scope="session")
+def genki_faces(genki_dir, smile_analyzer):
+    """{"smile": [img, img], "neutral": [img, img]}: scaled GENKI photos (BGR).
+
+    The faces are picked, not hand-listed: the first GENKI-4K images (by file number) labelled
+    smile that the shipped smile model, through the full pipeline, calls smiling with P >= 0.9,
+    and the first labelled non-smile with P <= 0.1. So a test about tracking or the gate does not
+    depend on the model's errors, and the picks are the same on every run."""
+    import cv2
+
+    labels = (genki_dir / "labels.txt").read_text().splitlines()
+    picked = {"smile": [], "neutral": []}
+    for n, line in enumerate(labels, start=1):
+        path = genki_dir / "files" / f"file{n:04d}.jpg"
+        if not line.strip() or not path.exists():
+            continue
+        kind = "smile" if line.split()[0] == "1" else "neutral"
+        if len(picked[kind]) >= 2:
+            if all(len(v) >= 2 for v in picked.values()):
+                break
+            continue
+        img = cv2.imread(str(path))
+        img = cv2.resize(img, None, fx=FACE_SCALE, fy=FACE_SCALE, interpolation=cv2.INTER_CUBIC)
+        if img.shape[0] > 220 or img.shape[1] > 220:
+            continue
+        r = smile_analyzer.analyze(img)
+        if len(r.faces) != 1:
+            continue
+        p = r.faces[0].smile_intensity
+        if (kind == "smile" and p >= 0.9) or (kind == "neutral" and p <= 0.1):
+            picked[kind].append(img)
+    assert all(len(v) == 2 for v in picked.values()), "not enough confident GENKI-4K faces"
+    return picked

@@ -8,8 +8,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from sequences import canvas, timestamp
-from test_track import frame, smile_face
+from sequences import canvas, frame, smile_face, timestamp
 
 from grinlab.errors import GrinlabError
 from grinlab.gate import (

@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sequences import canvas, timestamp
+from sequences import canvas, frame, smile_face, timestamp
 
 from grinlab.errors import GrinlabError
 from grinlab.live import LivePipeline
-from grinlab.results import FaceBox, FaceResult, FrameResult, Prediction
 from grinlab.track import FaceTracker, TrackerOptions, follow_boxes
-
-
-def smile_face(x, y, p, size=100.0):
-    probs = {"no_smile": 1 - p, "smile": p}
-    pred = Prediction("smile", "smile", max(probs, key=probs.get), max(probs.values()), probs)
-    return FaceResult(0, FaceBox(x, y, size, size, 0.9), {"smile": pred}, smile_intensity=p)
-
-
-def frame(i, *faces):
-    return FrameResult("t", i, 640, 480, tuple(faces), timestamp(i))
-
 
 # -- unit: synthetic boxes --------------------------------------------------------------------
 
