@@ -107,7 +107,7 @@ class LiveSummary:
             "reconnects": self.reconnects, "seconds": round(self.seconds, 3), "fps": round(self.fps, 2),
             "latency_p50_ms": None if p50 is None else round(p50, 2),
             "latency_p99_ms": None if p99 is None else round(p99, 2),
-            "events": {k: sum(e["event"] == k for e in self.events) for k in ("opened", "denied", "face_lost")},
+            "events": {k: sum(e.kind == k for e in self.events) for k in ("opened", "denied", "face_lost")},
             "interrupted": self.interrupted, "error": self.error,
         }  # fmt: skip
 

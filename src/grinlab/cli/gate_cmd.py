@@ -36,7 +36,8 @@ def default_events_path() -> Path:
 
 def run(args) -> int:
     from ..errors import GrinlabError
-    from ..gate import DEFAULT_CONFIG_TOML, EventLog, GateActions, SmileGate, load_config
+    from ..gate import DEFAULT_CONFIG_TOML, GateActions, SmileGate, load_config
+    from ..io.event_log import EventLog
     from ..live import run_live
 
     if args.write_config:

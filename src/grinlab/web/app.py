@@ -336,7 +336,7 @@ def create_app(options: ServeOptions | None = None) -> FastAPI:
                 result = pipeline.process(img, ts, i, "camera", analyzer=analyzer)
             events = gate.update(result)
             return {"type": "result", "frame": i, "result": result.to_dict(), "gate": gate.status(),
-                    "events": events, "server_ms": round((time.perf_counter() - t0) * 1e3, 2)}  # fmt: skip
+                    "events": [e.to_dict() for e in events], "server_ms": round((time.perf_counter() - t0) * 1e3, 2)}  # fmt: skip
 
         idle = options.live_idle_timeout_s
 
