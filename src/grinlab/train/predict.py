@@ -12,6 +12,7 @@ from torch import nn
 from ..errors import GrinlabError
 from ..preprocess import Preprocessing, fit_crop, normalize
 from .config import TrainConfig
+from .network import build_model
 
 
 class TorchPredictor:
@@ -73,8 +74,6 @@ def load_run_model(
 ) -> tuple[nn.Module, TrainConfig, Preprocessing, tuple[str, ...]]:
     """(model in eval mode, config, preprocessing, classes) of a run folder's best/last checkpoint
     (or of a checkpoint file)."""
-    from .trainer import build_model
-
     path = checkpoint_path(run_dir, which)
     ckpt = load_checkpoint(path)
     config = TrainConfig.from_dict(ckpt["config"], source=str(path))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import random
 import shlex
@@ -33,7 +32,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 from tqdm import tqdm
 
 from ..data.dataset import FaceDataset
@@ -42,10 +40,13 @@ from ..evaluate.metrics import classification_metrics
 from ..progress import progress_enabled
 from .config import TrainConfig
 from .device_data import DeviceLoader, resolve_augment_on
+from .devices import grad_scaler, resolve_device, use_amp
 from .distill import Teacher, distillation_loss
+from .network import build_model
+from .optim import class_weight_tensor, make_optimizer, make_scheduler, retarget_schedule
 from .teacher_views import StoredTeacher
 from .torch_data import FaceTorchDataset, make_loader
-from .zoo import count_params, create_model
+from .zoo import count_params
 
 log = logging.getLogger(__name__)
 
@@ -62,114 +63,6 @@ RUN_OUTPUTS = (
 # augment_on is checked by where it resolves to (the checkpoint's "augment_on"), not by its text.
 RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "evaluate", "evaluate_test", "patience", "augment_on"}
 N_PARITY_SAMPLES = 64
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise GrinlabError("device cuda requested but torch sees no CUDA GPU; use --device cpu or auto")
-    return torch.device(name)
-
-
-def build_model(config: TrainConfig, num_classes: int, load_init: bool = True) -> nn.Module:
-    """The network of ``config``, initialised from ``config.seed``. With ``init_from`` it is a
-    transfer model (backbone weights loaded when ``load_init``; head replaced, part frozen)."""
-    torch.manual_seed(config.seed)
-    spec = config.preprocessing
-    model = create_model(config.model, num_classes=num_classes, in_chans=spec.channels, input_size=spec.size)
-    if config.init_from:
-        from .transfer import load_backbone_weights, prepare_transfer
-
-        if load_init:
-            if not Path(config.init_from).is_file():
-                raise GrinlabError(f"{config.init_from}: checkpoint to initialise from not found")
-            load_backbone_weights(model, config.init_from)
-        freeze = None if config.freeze == "none" else config.freeze
-        torch.manual_seed(config.seed + 1)  # the new head's init does not depend on load_init
-        summary = prepare_transfer(model, num_classes, freeze=freeze)
-        log.info("transfer: %(trainable)d of %(total)d parameters trainable (freeze %(freeze)s)", summary)
-    model.zoo_name = config.model
-    return model
-
-
-def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
-    params = [p for p in params if p.requires_grad]
-    lr, wd = config.lr, config.weight_decay
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(
-            params, lr=lr, momentum=config.momentum, weight_decay=wd, nesterov=config.momentum > 0
-        )
-    if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
-    if config.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
-    if config.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, momentum=config.momentum, weight_decay=wd)
-    return torch.optim.Adadelta(params, lr=lr, weight_decay=wd)
-
-
-class LrFactor:
-    """lr factor per optimisation step: linear warmup, then the configured decay. A picklable
-    callable (not a lambda) so LambdaLR's state_dict round-trips."""
-
-    def __init__(
-        self,
-        kind: str,
-        warmup_steps: int,
-        total_steps: int,
-        steps_per_epoch: int,
-        step_epochs: int,
-        gamma: float,
-    ):
-        self.kind, self.warmup, self.total = kind, warmup_steps, total_steps
-        self.spe, self.step_epochs, self.gamma = steps_per_epoch, step_epochs, gamma
-
-    def __call__(self, step: int) -> float:
-        if step < self.warmup:
-            return (step + 1) / self.warmup
-        if self.kind == "cosine":
-            t = (step - self.warmup) / max(1, self.total - self.warmup)
-            return 0.5 * (1.0 + math.cos(math.pi * min(t, 1.0)))
-        if self.kind == "step":
-            return self.gamma ** ((step // self.spe) // self.step_epochs)
-        return 1.0
-
-
-def make_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
-    """(scheduler, steps_per_batch). Plateau steps once per epoch on the monitored value."""
-    total = config.epochs * steps_per_epoch
-    if config.scheduler == "plateau":
-        if config.warmup_epochs:
-            raise GrinlabError(
-                "the plateau scheduler has no warmup; set warmup epochs to 0 or pick another scheduler"
-            )
-        mode = "min" if config.monitor == "val_loss" else "max"
-        patience = max(1, config.patience // 2) if config.patience else 3
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode=mode, factor=0.1, patience=patience
-        ), False
-    if config.scheduler == "onecycle":
-        pct = config.warmup_epochs / config.epochs if config.warmup_epochs else 0.3
-        return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.lr, total_steps=total, pct_start=pct
-        ), True
-    fn = LrFactor(
-        config.scheduler,
-        config.warmup_epochs * steps_per_epoch,
-        total,
-        steps_per_epoch,
-        config.step_epochs,
-        config.step_gamma,
-    )
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, fn), True
-
-
-def class_weight_tensor(labels: np.ndarray, num_classes: int) -> torch.Tensor:
-    """ "balanced" weights n / (C * n_c), as scikit-learn computes them."""
-    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
-    w = len(labels) / (num_classes * np.maximum(counts, 1.0))
-    return torch.as_tensor(w, dtype=torch.float32)
 
 
 def _atomic_torch_save(obj: dict, path: Path) -> None:
@@ -341,8 +234,8 @@ class Trainer:
         model = build_model(cfg, num_classes).to(device)
         optimizer = make_optimizer(cfg, model.parameters())
         scheduler, per_step = make_scheduler(cfg, optimizer, steps)
-        amp = cfg.amp and device.type == "cuda"
-        scaler = torch.amp.GradScaler(device.type, enabled=amp)
+        amp = use_amp(cfg.amp, device)
+        scaler = grad_scaler(device, amp)
         weight = (
             class_weight_tensor(train_ds.labels, num_classes).to(device)
             if cfg.class_weights == "balanced"
@@ -470,10 +363,7 @@ class Trainer:
         fit = int(cfg.time_budget // max(first_epoch_seconds, 1e-6))
         planned = max(min(cfg.epochs, fit), cfg.warmup_epochs + 1, 1)
         state["planned_epochs"] = planned
-        if isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR):
-            for fn in scheduler.lr_lambdas:
-                if isinstance(fn, LrFactor):
-                    fn.total = planned * steps
+        retarget_schedule(scheduler, planned * steps)
         log.info(
             "time budget %.0f s: the first epoch took %.1f s, so the run plans %d of at most %d epochs",
             cfg.time_budget, first_epoch_seconds, planned, cfg.epochs,
