@@ -1,4 +1,5 @@
-"""Test-time flip augmentation and occlusion robustness on aligned face crops.
+"""Occlusion robustness on aligned face crops, and flip test-time augmentation (defined in
+``grinlab.classify.tta``; ``flip_tta`` is re-exported here for the report and calibration).
 
 Regions are fractions (rows, columns) of the crop. grinlab's crops (``grinlab.align.crop_face``)
 put the eyes at about 40% and the mouth at about 72% of the height, so:
@@ -19,6 +20,8 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
+
+from ..classify.tta import flip_tta as flip_tta  # re-exported: report and calibrate import it here
 
 REGIONS = {
     "eyes": ((0.25, 0.50), (0.0, 1.0)),
@@ -66,14 +69,6 @@ def occlude(batch: np.ndarray, kind: str) -> np.ndarray:
     if kind == "scar":
         return mask_scar(batch)
     return mask_region(batch, kind)
-
-
-def flip_tta(
-    predict: Callable[[np.ndarray], np.ndarray], batch: np.ndarray, probs: np.ndarray | None = None
-) -> np.ndarray:
-    """Mean of the probabilities of the crops and their horizontal mirrors."""
-    plain = predict(batch) if probs is None else probs
-    return (plain + predict(np.ascontiguousarray(batch[:, :, ::-1]))) / 2.0
 
 
 def occlusion_accuracy(
