@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 import cv2
 import numpy as np
 
+from .colour import to_bgr, to_grey
 from .errors import GrinlabError
 
 NORMALIZATIONS = ("per_image", "mean_std", "unit")
@@ -75,14 +76,9 @@ class Preprocessing:
 
 
 def convert_channels(image: np.ndarray, channels: int) -> np.ndarray:
-    """Return ``image`` as grey (H, W) or BGR (H, W, 3); accepts grey, BGR and BGRA."""
-    if image.ndim == 3 and image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    if channels == 1:
-        return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    return image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    """Return ``image`` as grey (H, W) for 1 channel or BGR (H, W, 3) for 3 (grinlab.colour);
+    accepts grey, BGR and BGRA."""
+    return to_grey(image) if channels == 1 else to_bgr(image)
 
 
 def fit_crop(image: np.ndarray, spec: Preprocessing) -> np.ndarray:

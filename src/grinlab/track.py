@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from .classify.decision import decide
+from .colour import to_grey
 from .errors import GrinlabError
 from .results import FaceBox, FaceResult, FrameResult, Prediction
 
@@ -193,7 +194,7 @@ def follow_boxes(
     dropped: it left, turned away or was occluded, and the next detection decides."""
     if previous.shape[:2] != current.shape[:2]:
         raise GrinlabError("follow_boxes: both frames must have the same size")
-    prev_g, cur_g = _grey(previous), _grey(current)
+    prev_g, cur_g = to_grey(previous), to_grey(current)
     h, w = cur_g.shape
     out = []
     for box in boxes:
@@ -218,12 +219,6 @@ def follow_boxes(
         landmarks = None if box.landmarks is None else tuple((px + dx, py + dy) for px, py in box.landmarks)
         out.append(replace(box, x=box.x + dx, y=box.y + dy, score=float(score), landmarks=landmarks))
     return out
-
-
-def _grey(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 2:
-        return image
-    return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
 
 
 def _scaled(image: np.ndarray, scale: float) -> np.ndarray:

@@ -8,6 +8,8 @@ from typing import Protocol, runtime_checkable
 import cv2
 import numpy as np
 
+from ..colour import to_bgr as as_bgr  # noqa: F401  (the names haar and yunet import)
+from ..colour import to_grey as as_grey  # noqa: F401
 from ..errors import GrinlabError
 from ..results import FaceBox
 
@@ -54,29 +56,6 @@ class DetectorOptions:
             raise GrinlabError(f"max_faces must be at least 1, got {self.max_faces}")
         if self.detect_width is not None and self.detect_width < 64:
             raise GrinlabError(f"detect_width must be at least 64 pixels, got {self.detect_width}")
-
-
-def as_bgr(image: np.ndarray) -> np.ndarray:
-    """uint8 BGR (H, W, 3) from grey (H, W[, 1]), BGR or BGRA; anything else is a GrinlabError."""
-    ok = isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.size > 0
-    if not ok or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
-        got = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
-        raise GrinlabError(
-            f"detectors take a uint8 image (H, W) or (H, W, 3|4) as OpenCV decodes it, got {got}"
-        )
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    return image
-
-
-def as_grey(image: np.ndarray) -> np.ndarray:
-    if isinstance(image, np.ndarray) and image.ndim == 2 and image.dtype == np.uint8 and image.size > 0:
-        return image
-    return cv2.cvtColor(as_bgr(image), cv2.COLOR_BGR2GRAY)
 
 
 def downscale(image: np.ndarray, width: int | None) -> tuple[np.ndarray, float]:

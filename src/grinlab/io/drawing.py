@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..colour import to_bgr
 from ..results import FaceResult, FrameResult
 from .label_layout import FONT, Block, Rect, block_size, face_lines, face_rect, layout, text_scale
 
@@ -95,7 +96,9 @@ def draw_frame(
     (still images) does that only for the faces whose label fits nowhere, so the picture grows by
     a strip only when it must; False never (video frames keep their size: a label that fits
     nowhere goes above its box anyway)."""
-    out = image.copy() if image.ndim == 3 and image.shape[2] == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    out = to_bgr(image)
+    if out is image:  # already BGR: draw on a copy, never on the caller's frame
+        out = image.copy()
     faces = list(result.faces)
     blocks = [None] * len(faces) if legend is True else layout(faces, out.shape)
     listed = (
