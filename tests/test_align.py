@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+import grinlab
 from grinlab.align import (
     LANDMARK_BOX_WIDTH_RATIO,
     crop_face,
+    crop_largest_face,
     crop_matrix,
     crop_side,
     eye_alignment_matrix,
@@ -87,6 +90,22 @@ def test_size_and_channels(photos_dir):
     direct = cv2.resize(image[56:168, 168:280], (24, 24), interpolation=cv2.INTER_AREA)
     small = crop_face(image, FaceBox(168, 56, 112, 112), margin=0.0, size=24)
     assert np.abs(small.astype(int) - direct).mean() < 2
+
+
+def test_crop_largest_face_of_a_group_photo():
+    """The one 'largest face -> crop' step: on the shipped Solvay 1927 photo (29 faces) it is
+    crop_face of the largest box, with the photo's channels, the given margin and size."""
+    photo = cv2.imread(str(Path(grinlab.__file__).parent / "demo_photos" / "solvay_1927.jpg"))
+    haar = create_detector("haar")
+    boxes = haar.detect(photo)
+    largest = max(boxes, key=lambda b: b.area)
+    assert len(boxes) > 10 and largest is not boxes[0]  # the largest is not simply the first found
+    assert np.array_equal(crop_largest_face(photo, haar), crop_face(photo, largest))
+    crop = crop_largest_face(photo, haar, margin=0.5, size=64)
+    assert np.array_equal(crop, crop_face(photo, largest, margin=0.5, size=64)) and crop.shape == (64, 64, 3)
+    grey = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)
+    assert crop_largest_face(grey, haar, size=64).shape == (64, 64)  # grey in, grey crop out
+    assert crop_largest_face(np.full((200, 200, 3), 128, np.uint8), haar) is None
 
 
 def test_border_padding():

@@ -3,7 +3,9 @@
 ``crop_face`` cuts a square around the detector box centre, enlarged by ``margin`` and, when the box
 has landmarks, rotated about that centre so that the eyes are level. Parts outside the image are
 filled by replicating the border (or black with ``border="constant"``). Training (GENKI-4K crops)
-and the runtime call this same function, so both see the same framing.
+and the runtime call this same function, so both see the same framing. ``crop_largest_face`` is
+the one "detect, keep the largest face, crop it" step of the tools that want one face per photo
+(GENKI-4K's loader, ``grinlab evaluate --pipeline``, ``grinlab visualize --detect``).
 
 Framing is the same for Haar and YuNet boxes. Measured on the faces both find (every 40th GENKI-4K
 photo, the White House portraits, astronaut.png; 89 faces with Haar's frontalface_default cascade,
@@ -20,12 +22,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from .errors import GrinlabError
 from .results import FaceBox
+
+if TYPE_CHECKING:  # a type only: this module stays free of any detector backend
+    from .detect.base import FaceDetector
 
 DEFAULT_MARGIN = 0.2
 LANDMARK_BOX_WIDTH_RATIO = 0.84  # YuNet box width / Haar box width for the same face (see above)
@@ -132,6 +138,21 @@ def crop_face(
     if image.ndim == 3 and crop.ndim == 2:  # OpenCV drops a single channel axis
         crop = crop[:, :, None]
     return crop
+
+
+def crop_largest_face(
+    image: np.ndarray,
+    detector: FaceDetector,
+    margin: float = DEFAULT_MARGIN,
+    size: int | None = None,
+) -> np.ndarray | None:
+    """``crop_face`` of the largest face (by box area; the first of equal ones, i.e. the higher
+    score) that ``detector.detect(image)`` finds, with the channels of ``image``; None when it
+    finds none. ``margin`` and ``size`` as in ``crop_face``."""
+    faces = detector.detect(image)
+    if not faces:
+        return None
+    return crop_face(image, max(faces, key=lambda b: b.area), margin=margin, size=size)
 
 
 def transform_points(m: np.ndarray, points) -> np.ndarray:

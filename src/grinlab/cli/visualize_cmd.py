@@ -25,14 +25,13 @@ def run(args) -> int:
     model, _config, spec, _classes = load_run_model(args.run, "best")
     face = read_image(args.image)
     if args.detect:
-        from ..align import crop_face
+        from ..align import crop_largest_face
         from ..detect import create_detector
         from ..errors import GrinlabError
 
-        boxes = create_detector("auto").detect(face)
-        if not boxes:
+        face = crop_largest_face(face, create_detector("auto"))
+        if face is None:
             raise GrinlabError(f"{args.image}: no face found; pass a face crop without --detect")
-        face = crop_face(face, max(boxes, key=lambda b: b.area))
     for path in visualize(model, spec, face, args.out):
         print(path)
     return 0

@@ -79,7 +79,7 @@ def _crop_all(
     root: Path, detector: Any, margin: float, size: int | None, grey: bool
 ) -> dict[str, np.ndarray]:
     """Detect, pick the largest face, crop: the arrays that go into the cache."""
-    from ..align import crop_face
+    from ..align import crop_largest_face
 
     crops, numbers, labels = [], [], []
     skipped: Counter[str] = Counter()
@@ -101,11 +101,10 @@ def _crop_all(
             )
         if image.ndim == 2:  # two GENKI photos are grey; detectors take BGR
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-        faces = detector.detect(image)
-        if not faces:
+        crop = crop_largest_face(image, detector, margin=margin, size=size)
+        if crop is None:
             skipped["no_face"] += 1
             continue
-        crop = crop_face(image, max(faces, key=lambda b: b.area), margin=margin, size=size)
         if grey and crop.ndim == 3:
             crop = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
         crops.append(np.ascontiguousarray(crop, np.uint8))

@@ -47,7 +47,7 @@ def crop_with_pipeline(
     The photo is the sample's source file as stored on disk when there is one: loaders that crop
     faces themselves (GENKI-4K) keep the split but must not be cropped twice. Samples without a
     file (FER2013 csv rows) use the image in memory."""
-    from ..align import crop_face
+    from ..align import crop_largest_face
     from ..data.folder import read_image
     from ..detect import create_detector
 
@@ -59,10 +59,10 @@ def crop_with_pipeline(
     ):
         photo = read_image(source) if Path(source).is_file() else None
         img = img if photo is None else photo
-        faces = det.detect(img)
-        if faces:
+        crop = crop_largest_face(img, det)
+        if crop is not None:
             keep.append(i)
-            crops.append(crop_face(img, max(faces, key=lambda b: b.area)))
+            crops.append(crop)
     not_found = len(dataset) - len(keep)
     sub = dataset.subset(keep)
     sub.images = crops
