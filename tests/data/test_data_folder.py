@@ -9,8 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
+from grinlab.colour import to_grey
 from grinlab.data import load_image_folder
 from grinlab.errors import GrinlabError
+from grinlab.io.images import read_image
 
 
 def _copy(src: list[Path], dst: Path) -> None:
@@ -111,3 +113,16 @@ def test_bgra_png_becomes_bgr(tmp_path):
     cv2.imwrite(str(tmp_path / "x" / "a.png"), image)
     ds = load_image_folder(tmp_path)
     assert ds.images[0].shape == (20, 30, 3)
+
+
+def test_grey_is_the_shared_conversion_of_the_runtime_reader(tmp_path, photos_dir):
+    """``grey=True`` is grinlab.colour.to_grey of what grinlab.io.images.read_image gives (the
+    runtime's grey), for colour and grey files alike."""
+    (tmp_path / "x").mkdir()
+    shutil.copy(photos_dir / "astronaut.png", tmp_path / "x")
+    shutil.copy(photos_dir / "white_house" / "biden.jpg", tmp_path / "x")
+    shutil.copy(photos_dir / "solvay_1927" / "Solvay_conference_1927.jpg", tmp_path / "x")  # a grey jpg
+    ds = load_image_folder(tmp_path, grey=True)
+    assert len(ds) == 3
+    for img, source in zip(ds.images, ds.sources, strict=True):
+        assert np.array_equal(img, to_grey(read_image(source)))

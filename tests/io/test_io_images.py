@@ -100,3 +100,27 @@ def test_input_is_not_modified(tmp_path, photos_dir):
     before = (p.stat().st_mtime_ns, p.read_bytes())
     read_image(p)
     assert (p.stat().st_mtime_ns, p.read_bytes()) == before
+
+
+def test_dataset_options_keep_grey_and_follow_exif_orientation(tmp_path, astronaut):
+    """What the dataset loaders ask of the one reader: grey files stay grey, and the EXIF
+    Orientation tag is followed; the runtime's default is BGR pixels as stored."""
+    pil = pytest.importorskip("PIL.Image", reason="Pillow writes the EXIF fixture")
+    grey = cv2.cvtColor(astronaut, cv2.COLOR_BGR2GRAY)
+    pgrey = tmp_path / "grey.png"
+    cv2.imwrite(str(pgrey), grey)
+    assert np.array_equal(read_image(pgrey, keep_grey=True), grey)
+    assert np.array_equal(read_image(pgrey), cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR))
+    pcolour = tmp_path / "colour.png"
+    cv2.imwrite(str(pcolour), astronaut)
+    assert np.array_equal(read_image(pcolour, keep_grey=True), astronaut)  # colour stays BGR
+
+    rotated = tmp_path / "rotated.jpg"  # Orientation 6: turn 90 degrees clockwise to display
+    image = pil.fromarray(cv2.cvtColor(astronaut, cv2.COLOR_BGR2RGB))
+    exif = image.getexif()
+    exif[0x0112] = 6
+    image.save(rotated, quality=95, exif=exif.tobytes())
+    stored = read_image(rotated)
+    turned = read_image(rotated, exif_orientation=True)
+    assert stored.shape == astronaut.shape
+    assert np.array_equal(turned, cv2.rotate(stored, cv2.ROTATE_90_CLOCKWISE))

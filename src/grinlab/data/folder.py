@@ -1,4 +1,5 @@
-"""Image-folder datasets: ``<root>/<class>/**/*.jpg`` or ``<root>/<split>/<class>/**/*.jpg``.
+"""Image-folder datasets: ``<root>/<class>/**/*.jpg`` or ``<root>/<split>/<class>/**/*.jpg``
+(read by ``grinlab.io.images.read_image``).
 
 Class folder names map onto a task's labels case-insensitively ("-" and " " read as "_"), with a
 few common aliases (see ``CLASS_ALIASES``), so e.g. the Kaggle msambare FER2013 release
@@ -13,12 +14,12 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ..colour import to_grey
 from ..errors import GrinlabError
-from ..io.images import DEFAULT_MAX_PIXELS, check_size
+from ..io.images import ImageTooLarge, read_image
 from ..labels import EMOTION7, task_labels
 from ..progress import progress_enabled
 from .dataset import FaceDataset
@@ -61,24 +62,6 @@ def _norm(name: str) -> str:
     return name.strip().lower().replace("-", "_").replace(" ", "_")
 
 
-def read_image(path: str | os.PathLike, grey: bool = False) -> np.ndarray | None:
-    """Decode an image as uint8 grey (H, W) if ``grey`` else as OpenCV gives it (grey stays grey,
-    colour becomes BGR, alpha is dropped); None if the file is empty or not a readable image; an
-    ImageTooLarge error if its header declares more than DEFAULT_MAX_PIXELS.
-    Reads through numpy so non-ASCII paths work on every platform."""
-    try:
-        data = np.fromfile(path, np.uint8)
-    except OSError:
-        return None
-    if data.size == 0:
-        return None
-    check_size(data.tobytes(), str(path), DEFAULT_MAX_PIXELS)  # a decompression bomb: an error
-    try:
-        return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE if grey else cv2.IMREAD_ANYCOLOR)
-    except cv2.error:
-        return None
-
-
 def read_images(
     paths: Sequence[Path],
     grey: bool = False,
@@ -86,24 +69,27 @@ def read_images(
     desc: str = "reading images",
     where: Sequence[str] | None = None,
 ) -> tuple[list[np.ndarray], list[int]]:
-    """Decode ``paths``; returns the images and the indices of the paths they came from.
-    An unreadable file raises a GrinlabError naming it (prefixed by ``where[i]``, e.g. the csv row
-    that lists it), or is left out when ``skip_unreadable``."""
+    """Decode ``paths`` with ``grinlab.io.images.read_image`` as datasets read images: following
+    EXIF orientation, grey files grey (H, W) and colour ones BGR, or all grey (``grinlab.colour``)
+    when ``grey``. Returns the images and the indices of the paths they came from. An unreadable
+    file raises a GrinlabError naming it (prefixed by ``where[i]``, e.g. the csv row that lists
+    it), or is left out when ``skip_unreadable``."""
     images, kept = [], []
     for i, p in enumerate(
         tqdm(paths, desc=desc, unit="img", leave=False, disable=len(paths) < 500 or not progress_enabled())
     ):
         try:
-            image, why = read_image(p, grey), "cannot read it as an image (empty or corrupt?)"
-        except GrinlabError as exc:  # over the pixel limit
-            image, why = None, str(exc).removeprefix(f"{p}: ")
-        if image is None:
+            image = read_image(p, keep_grey=True, exif_orientation=True)
+        except GrinlabError as exc:  # empty, corrupt, not an image, over the pixel limit
+            why = str(exc).removeprefix(f"{p}: ")
+            if not isinstance(exc, ImageTooLarge):
+                why = f"cannot read it as an image: {why}"
             if not skip_unreadable:
                 prefix = f"{where[i]}: " if where is not None else ""
-                raise GrinlabError(f"{prefix}{p}: {why}; remove it or pass skip_unreadable=True")
+                raise GrinlabError(f"{prefix}{p}: {why}; remove it or pass skip_unreadable=True") from None
             log.warning("skipping unreadable image %s (%s)", p, why)
             continue
-        images.append(image)
+        images.append(to_grey(image) if grey else image)
         kept.append(i)
     return images, kept
 

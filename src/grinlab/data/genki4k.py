@@ -14,16 +14,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ..colour import to_grey
 from ..errors import GrinlabError
+from ..io.images import read_image
 from ..labels import SMILE
 from ..progress import progress_enabled
 from .cache import cached_arrays, pack_images, unpack_images
 from .dataset import FaceDataset
-from .folder import read_image
 
 log = logging.getLogger(__name__)
 
@@ -94,19 +94,18 @@ def _crop_all(
         if not path.is_file():
             skipped["missing_file"] += 1
             continue
-        image = read_image(path)
-        if image is None:
-            raise GrinlabError(
-                f"{path}: cannot read it as an image (empty or corrupt?); restore or delete it"
-            )
-        if image.ndim == 2:  # two GENKI photos are grey; detectors take BGR
-            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        try:
+            # BGR even for the two grey GENKI photos: the crops (and the cache) are all colour
+            image = read_image(path, exif_orientation=True)
+        except GrinlabError as exc:
+            why = str(exc).removeprefix(f"{path}: ")
+            raise GrinlabError(f"{path}: cannot read it as an image: {why}; restore or delete it") from None
         crop = crop_largest_face(image, detector, margin=margin, size=size)
         if crop is None:
             skipped["no_face"] += 1
             continue
-        if grey and crop.ndim == 3:
-            crop = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+        if grey:  # the colour crop made grey, not a crop of a grey photo: what the caches hold
+            crop = to_grey(crop)
         crops.append(np.ascontiguousarray(crop, np.uint8))
         numbers.append(number)
         labels.append(label)

@@ -48,8 +48,8 @@ def crop_with_pipeline(
     faces themselves (GENKI-4K) keep the split but must not be cropped twice. Samples without a
     file (FER2013 csv rows) use the image in memory."""
     from ..align import crop_largest_face
-    from ..data.folder import read_image
     from ..detect import create_detector
+    from ..io.images import read_image
 
     det = create_detector(detector, **detector_options)
     keep, crops = [], []
@@ -57,8 +57,11 @@ def crop_with_pipeline(
     for i, (img, source) in enumerate(
         tqdm(samples, total=len(dataset), desc="detect faces", unit="photo", disable=not progress_enabled())
     ):
-        photo = read_image(source) if Path(source).is_file() else None
-        img = img if photo is None else photo
+        if Path(source).is_file():
+            try:  # read as the dataset loaders read it (grinlab.data.folder.read_images)
+                img = read_image(source, keep_grey=True, exif_orientation=True)
+            except GrinlabError:  # the loader read it once; if it cannot now, keep the loaded image
+                pass
         crop = crop_largest_face(img, det)
         if crop is not None:
             keep.append(i)

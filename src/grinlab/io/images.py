@@ -4,6 +4,9 @@ Handles zero-byte, truncated, corrupt and non-image files, 16-bit PNG/TIFF (scal
 grey, RGBA (alpha dropped) and CMYK JPEG (OpenCV converts it), and refuses images over a pixel
 limit *before* decoding them (decompression bombs), from the header of every format it reads
 (PNG, JPEG, WebP, BMP, TIFF, GIF, PNM); other formats rely on OpenCV's own limit.
+
+``read_image`` is grinlab's one image-file reader (the runtime and the dataset loaders alike), and
+``IMAGE_SUFFIXES`` the one list of the file names taken for images.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..colour import to_bgr, to_grey
 from ..errors import GrinlabError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm")
@@ -159,13 +163,23 @@ def check_size(data: bytes, name: str, max_pixels: int) -> None:
         )
 
 
-def decode_image(data: bytes, name: str = "image", max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Encoded bytes -> uint8 BGR (H, W, 3)."""
+def decode_image(
+    data: bytes,
+    name: str = "image",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    *,
+    keep_grey: bool = False,
+    exif_orientation: bool = False,
+) -> np.ndarray:
+    """Encoded bytes -> uint8 BGR (H, W, 3); see ``read_image`` for the options."""
     if not data:
         raise GrinlabError(f"{name}: empty file (0 bytes)")
     check_size(data, name, max_pixels)
+    # IMREAD_UNCHANGED is the one flag with which OpenCV ignores the EXIF Orientation tag; any
+    # other turns the pixels as the tag says (ANYDEPTH keeps 16 bit for to_uint8's rounding).
+    flags = cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH if exif_orientation else cv2.IMREAD_UNCHANGED
     try:
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     except cv2.error:  # OpenCV's own limits (OPENCV_IO_MAX_IMAGE_PIXELS) and decoder errors
         image = None
     if image is None or image.size == 0:
@@ -176,28 +190,40 @@ def decode_image(data: bytes, name: str = "image", max_pixels: int = DEFAULT_MAX
         raise ImageTooLarge(
             f"{name}: {image.shape[1]}x{image.shape[0]} pixels is over the limit of {max_pixels:,}"
         )
-    return to_bgr8(image)
+    if image.ndim == 3 and image.shape[2] not in (1, 3, 4):
+        raise GrinlabError(f"{name}: not a readable image ({image.shape[2]} channels)")
+    image = to_uint8(image)
+    if keep_grey and (image.ndim == 2 or image.shape[2] == 1):
+        return to_grey(image)
+    return to_bgr(image)
 
 
-def to_bgr8(image: np.ndarray) -> np.ndarray:
-    """Any OpenCV-decoded image (8/16-bit or float, grey/BGR/BGRA) -> uint8 BGR."""
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Any OpenCV-decoded image (8/16-bit or float) -> uint8, channels untouched."""
     if image.dtype == np.uint16:
-        image = (image / 257.0).round().astype(np.uint8)
-    elif image.dtype in (np.float32, np.float64):
-        image = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
-    elif image.dtype != np.uint8:
-        image = cv2.normalize(image, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    if image.shape[2] == 1:
-        return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2BGR)
+        return (image / 257.0).round().astype(np.uint8)
+    if image.dtype in (np.float32, np.float64):
+        return (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
+    if image.dtype != np.uint8:
+        return cv2.normalize(image, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
     return image
 
 
-def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Read an image file as uint8 BGR; the file is only read, never modified."""
+def read_image(
+    path: str | Path,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    *,
+    keep_grey: bool = False,
+    exif_orientation: bool = False,
+) -> np.ndarray:
+    """Read an image file as uint8 BGR (H, W, 3); the file is only read, never modified. Every
+    failure is a GrinlabError naming the file (an ImageTooLarge over ``max_pixels``).
+
+    keep_grey: a grey file comes back grey (H, W) instead of BGR (datasets of grey crops keep a
+        third of the memory; grinlab.colour converts wherever a model needs the other layout).
+    exif_orientation: turn the pixels as the file's EXIF Orientation tag says. The runtime
+        (analyze, live, serve) reads pixels as stored; dataset loaders have always followed the tag.
+    """
     path = Path(path)
     if not path.exists():
         raise GrinlabError(f"{path}: file not found")
@@ -207,4 +233,4 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
         data = path.read_bytes()
     except OSError as exc:
         raise GrinlabError(f"{path}: cannot read it ({exc.strerror})") from None
-    return decode_image(data, str(path), max_pixels)
+    return decode_image(data, str(path), max_pixels, keep_grey=keep_grey, exif_orientation=exif_orientation)
