@@ -12,7 +12,7 @@ import pytest
 from grinlab.colour import to_grey
 from grinlab.data import load_image_folder
 from grinlab.errors import GrinlabError
-from grinlab.io.images import read_image
+from grinlab.io.images import IMAGE_SUFFIXES, read_image
 
 
 def _copy(src: list[Path], dst: Path) -> None:
@@ -126,3 +126,17 @@ def test_grey_is_the_shared_conversion_of_the_runtime_reader(tmp_path, photos_di
     assert len(ds) == 3
     for img, source in zip(ds.images, ds.sources, strict=True):
         assert np.array_equal(img, to_grey(read_image(source)))
+
+
+def test_every_image_suffix_of_the_runtime_is_a_dataset_image(tmp_path, photos_dir):
+    """The folder takes every suffix the runtime reads (grinlab.io.images.IMAGE_SUFFIXES)."""
+    photo = cv2.imread(str(photos_dir / "astronaut.png"))
+    (tmp_path / "x").mkdir()
+    for suffix in IMAGE_SUFFIXES:
+        image = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY) if suffix == ".pgm" else photo
+        assert cv2.imwrite(str(tmp_path / "x" / f"a{suffix}"), image)
+    ds = load_image_folder(tmp_path)
+    assert sorted(Path(s).suffix for s in ds.sources) == sorted(IMAGE_SUFFIXES)
+    assert all(
+        img.ndim == (2 if s.endswith(".pgm") else 3) for img, s in zip(ds.images, ds.sources, strict=True)
+    )

@@ -1,5 +1,5 @@
 """Image-folder datasets: ``<root>/<class>/**/*.jpg`` or ``<root>/<split>/<class>/**/*.jpg``
-(read by ``grinlab.io.images.read_image``).
+(any suffix of ``grinlab.io.images.IMAGE_SUFFIXES``, read by its ``read_image``).
 
 Class folder names map onto a task's labels case-insensitively ("-" and " " read as "_"), with a
 few common aliases (see ``CLASS_ALIASES``), so e.g. the Kaggle msambare FER2013 release
@@ -19,14 +19,13 @@ from tqdm import tqdm
 
 from ..colour import to_grey
 from ..errors import GrinlabError
-from ..io.images import ImageTooLarge, read_image
+from ..io.images import IMAGE_SUFFIXES, ImageTooLarge, read_image
 from ..labels import EMOTION7, task_labels
 from ..progress import progress_enabled
 from .dataset import FaceDataset
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 # Split folder name -> canonical split.
 SPLIT_ALIASES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 # task -> label -> extra folder names accepted for it (the label itself always matches).
@@ -99,7 +98,7 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(
         p
         for p in folder.rglob("*")
-        if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".") and p.is_file()
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
     )
 
 
@@ -209,7 +208,8 @@ def load_image_folder(
             continue
         if not files:
             raise GrinlabError(
-                f"class folder {d} has no images ({', '.join(IMAGE_EXTENSIONS)}); add some or remove it"
+                f"class folder {d} has no images (looked for {', '.join(IMAGE_SUFFIXES)}); "
+                "add some or remove it"
             )
         paths.extend(files)
         labels.extend([classes.index(label)] * len(files))
