@@ -22,8 +22,8 @@ from grinlab.errors import GrinlabError
 from grinlab.preprocess import Preprocessing, normalize
 from grinlab.train import tensor_augment as ta
 from grinlab.train.augment_presets import PRESET_RANGES, PRESETS
+from grinlab.train.checkpoint import load_checkpoint
 from grinlab.train.device_data import DeviceLoader, resolve_augment_on
-from grinlab.train.predict import load_checkpoint
 from grinlab.train.tensor_augment import TensorAugmenter, affine_warp
 from grinlab.train.torch_data import FaceTorchDataset
 from grinlab.train.trainer import Trainer

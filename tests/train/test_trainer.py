@@ -12,8 +12,9 @@ import torch
 
 from grinlab.data.dataset import FaceDataset
 from grinlab.errors import GrinlabError
+from grinlab.train.checkpoint import load_checkpoint
 from grinlab.train.config import TrainConfig
-from grinlab.train.predict import TorchPredictor, load_checkpoint, load_run_model
+from grinlab.train.predict import TorchPredictor, load_run_model
 from grinlab.train.trainer import Trainer
 
 

@@ -21,6 +21,7 @@ from torch import nn
 from ..classify.cascade import cascade_labels, cascade_order, combine_stages
 from ..errors import GrinlabError
 from ..modelcard import ModelCard, sha256_file
+from .checkpoint import checkpoint_path
 from .export import (
     OPSET,
     PARITY_TOLERANCE,
@@ -36,7 +37,7 @@ from .export import (
     require_parity,
     run_dir_of,
 )
-from .predict import checkpoint_path, load_run_model
+from .predict import load_run_model
 from .zoo import count_params
 
 log = logging.getLogger(__name__)

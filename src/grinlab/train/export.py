@@ -23,7 +23,8 @@ from torch import nn
 from ..errors import GrinlabError
 from ..modelcard import ModelCard, sha256_file
 from ..preprocess import Preprocessing, normalize
-from .predict import TorchPredictor, checkpoint_path, load_run_model
+from .checkpoint import checkpoint_path
+from .predict import TorchPredictor, load_run_model
 from .quantize import CALIBRATION_IMAGES, CALIBRATION_PERCENTILE
 from .zoo import count_params
 
@@ -319,6 +320,6 @@ def _dataset_entry(config, info: dict) -> dict:
 
 
 def epoch_of(ckpt_path: Path) -> int:
-    from .predict import load_checkpoint
+    from .checkpoint import load_checkpoint
 
     return int(load_checkpoint(ckpt_path)["epoch"])

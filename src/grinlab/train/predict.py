@@ -1,16 +1,16 @@
-"""Torch-side prediction: trained checkpoints as ``predict(uint8 batch) -> probabilities``."""
+"""Torch-side prediction: trained checkpoints as ``predict(uint8 batch) -> probabilities``
+(``load_run_model`` + ``TorchPredictor``; the checkpoint files themselves are ``checkpoint``'s)."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..errors import GrinlabError
 from ..preprocess import Preprocessing, fit_crop, normalize
+from .checkpoint import checkpoint_path, load_checkpoint
 from .config import TrainConfig
 from .network import build_model
 
@@ -45,28 +45,6 @@ class TorchPredictor:
         x = torch.zeros((1, self.spec.channels, *self.spec.size), device=self.device)
         with torch.no_grad():
             return int(self.model.eval()(x).shape[1])
-
-
-def checkpoint_path(run_dir_or_checkpoint: str | os.PathLike, which: str = "best") -> Path:
-    """A run folder's checkpoints/<which>.pt, or the given .pt file itself."""
-    p = Path(run_dir_or_checkpoint)
-    if p.is_dir():
-        p = p / "checkpoints" / f"{which}.pt"
-    if not p.is_file():
-        raise GrinlabError(
-            f"{p}: checkpoint not found; give a run folder made by 'grinlab train' or a .pt checkpoint"
-        )
-    return p
-
-
-def load_checkpoint(path: str | os.PathLike) -> dict:
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt, truncated or not a torch file
-        raise GrinlabError(f"{path}: cannot read checkpoint ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(ckpt, dict) or ckpt.get("format") != "grinlab-checkpoint-1":
-        raise GrinlabError(f"{path}: not a grinlab training checkpoint")
-    return ckpt
 
 
 def load_run_model(

@@ -1,14 +1,7 @@
-"""The trainer: one run folder per run, atomic checkpoints, exact resume.
-
-Run folder layout::
-
-    config.json          config, dataset summaries, model name/params, preprocessing, command line
-    metrics.jsonl        one JSON line per finished epoch
-    val_samples.npz      a few fitted uint8 val crops (the ONNX export checks parity on them)
-    checkpoints/last.pt  state after the last finished epoch (epoch 0 = before training)
-    checkpoints/best.pt  state of the best epoch by ``config.monitor``
-    results.json         val (and test) metrics of best.pt
-    report/              the evaluation report of the val set (report_test/ for test)
+"""The trainer: the training loop of one run, from a fresh or resumed run folder to best.pt, and
+the data loading, teacher and evaluation of best.pt around it. The device (``devices``), network
+(``network``), optimiser and schedule (``optim``), checkpoints (``checkpoint``) and the run folder's
+files (``run_folder``, which documents its layout) are made elsewhere.
 
 Exact resume: augmentation is seeded by (seed, epoch, index), shuffling draws only from one
 torch.Generator, and last.pt holds every RNG state, so "k epochs, stop, resume" gives the same
@@ -20,13 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
-import shlex
-import shutil
-import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -38,78 +26,30 @@ from ..data.dataset import FaceDataset
 from ..errors import GrinlabError
 from ..evaluate.metrics import classification_metrics
 from ..progress import progress_enabled
+from .checkpoint import restore_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .device_data import DeviceLoader, resolve_augment_on
 from .devices import grad_scaler, resolve_device, use_amp
 from .distill import Teacher, distillation_loss
 from .network import build_model
 from .optim import class_weight_tensor, make_optimizer, make_scheduler, retarget_schedule
+from .run_folder import (
+    append_metrics,
+    best_checkpoint,
+    check_run_dir,
+    clear_outputs,
+    copy_last_to_best,
+    default_command,
+    last_checkpoint,
+    record_resume,
+    rewrite_metrics_log,
+    start_run_folder,
+    write_results,
+)
 from .teacher_views import StoredTeacher
 from .torch_data import FaceTorchDataset, make_loader
-from .zoo import count_params
 
 log = logging.getLogger(__name__)
-
-RUN_OUTPUTS = (
-    "config.json",
-    "metrics.jsonl",
-    "val_samples.npz",
-    "results.json",
-    "checkpoints",
-    "report",
-    "report_test",
-)
-# Options that may differ when resuming a run (everything else must match the stored config).
-# augment_on is checked by where it resolves to (the checkpoint's "augment_on"), not by its text.
-RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "evaluate", "evaluate_test", "patience", "augment_on"}
-N_PARITY_SAMPLES = 64
-
-
-def _atomic_torch_save(obj: dict, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _rng_state(device: torch.device) -> dict:
-    np_state = np.random.get_state()
-    state = {
-        "python": random.getstate(),
-        # numpy's state as tensors/ints so checkpoints load with torch.load(weights_only=True)
-        "numpy": {
-            "keys": torch.from_numpy(np_state[1].astype(np.int64)),
-            "pos": int(np_state[2]),
-            "has_gauss": int(np_state[3]),
-            "cached_gaussian": float(np_state[4]),
-        },
-        "torch": torch.get_rng_state(),
-    }
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    random.setstate(state["python"])
-    n = state["numpy"]
-    np.random.set_state(
-        ("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"])
-    )
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def default_command() -> str:
-    argv = list(sys.argv)
-    argv[0] = "grinlab" if argv and Path(argv[0]).name == "grinlab" else argv[0] if argv else "python"
-    return shlex.join(argv)
 
 
 @dataclass
@@ -153,42 +93,17 @@ class Trainer:
         self.resume = resume
         self.command = command if command is not None else default_command()
 
-    # -- run folder ------------------------------------------------------------------------------
-
     @property
     def last_path(self) -> Path:
-        return self.run_dir / "checkpoints" / "last.pt"
+        return last_checkpoint(self.run_dir)
 
     @property
     def best_path(self) -> Path:
-        return self.run_dir / "checkpoints" / "best.pt"
+        return best_checkpoint(self.run_dir)
 
     def check_run_dir(self) -> None:
         """Refuse (before anything is written) to clobber a run unless resume or force says so."""
-        d = self.run_dir
-        if d.exists() and not d.is_dir():
-            raise GrinlabError(f"run folder {d} is a file; choose another --out")
-        if self.resume and self.force:
-            raise GrinlabError("--resume and --force contradict each other; pass one of them")
-        if self.resume:
-            if not self.last_path.is_file():
-                raise GrinlabError(f"{self.last_path}: nothing to resume (no last checkpoint); drop --resume")
-            return
-        if d.is_dir() and any(d.iterdir()) and not self.force:
-            raise GrinlabError(f"run folder {d} exists; pass --resume to continue it or --force to overwrite")
-
-    def _clear_outputs(self) -> None:
-        removed = []
-        for name in RUN_OUTPUTS:
-            p = self.run_dir / name
-            if p.is_dir():
-                shutil.rmtree(p)
-                removed.append(name)
-            elif p.exists():
-                p.unlink()
-                removed.append(name)
-        if removed:
-            log.warning("--force: overwrote %s in %s", ", ".join(removed), self.run_dir)
+        check_run_dir(self.run_dir, self.resume, self.force)
 
     # -- training --------------------------------------------------------------------------------
 
@@ -252,28 +167,49 @@ class Trainer:
             "history": [],
             "planned_epochs": cfg.epochs,  # fewer once a --time-budget run has timed its first epoch
         }
+        objects = dict(
+            model=model, optimizer=optimizer, scheduler=scheduler, scaler=scaler, generator=generator
+        )
+
+        def save_last() -> None:
+            save_checkpoint(
+                self.last_path,
+                **objects,
+                device=device,
+                augment_on=self.augment_on_,
+                config=cfg,
+                classes=self.classes_,
+                state=state,
+            )
+
         if self.resume:
-            ckpt = self._load_resume(model, optimizer, scheduler, scaler, generator)
+            ckpt = restore_checkpoint(
+                self.last_path, config=cfg, classes=self.classes_, augment_on=self.augment_on_, **objects
+            )
+            record_resume(self.run_dir, self.command, ckpt["epoch"], cfg.to_dict())
             state.update({k: ckpt[k] for k in state if k in ckpt})
             if not cfg.time_budget:  # a resume without the budget runs to --epochs
                 state["planned_epochs"] = cfg.epochs
-            _atomic_write_text(
-                self.run_dir / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in state["history"])
-            )
+            rewrite_metrics_log(self.run_dir, state["history"])
             log.info("resuming %s after epoch %d", self.run_dir, state["epoch"])
         else:
             if self.force:
-                self._clear_outputs()
-            (self.run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-            self._write_config(model, device, {"train": train_ds, "val": val_ds, "test": test_ds})
-            (self.run_dir / "metrics.jsonl").write_text("")
-            np.savez_compressed(
-                self.run_dir / "val_samples.npz",
-                images=val_t.images[:N_PARITY_SAMPLES],
-                labels=val_t.labels[:N_PARITY_SAMPLES],
+                removed = clear_outputs(self.run_dir)
+                if removed:
+                    log.warning("--force: overwrote %s in %s", ", ".join(removed), self.run_dir)
+            start_run_folder(
+                self.run_dir,
+                cfg,
+                model,
+                device,
+                self.classes_,
+                {"train": train_ds, "val": val_ds, "test": test_ds},
+                getattr(self, "teacher_info_", None),
+                self.command,
+                val_t,
             )
             # last.pt at epoch 0: an interruption during epoch 1 can still resume exactly.
-            self._save(self.last_path, model, optimizer, scheduler, scaler, generator, state, device)
+            save_last()
 
         history = state["history"]
         try:
@@ -326,12 +262,10 @@ class Trainer:
                 if cfg.patience and state["bad_epochs"] >= cfg.patience:
                     state["stopped"] = True
                 state["epoch"] = epoch
-                self._save(self.last_path, model, optimizer, scheduler, scaler, generator, state, device)
+                save_last()
                 if improved:
-                    shutil.copyfile(self.last_path, self.best_path.with_name("best.pt.tmp"))
-                    os.replace(self.best_path.with_name("best.pt.tmp"), self.best_path)
-                with open(self.run_dir / "metrics.jsonl", "a") as f:
-                    f.write(json.dumps(row) + "\n")
+                    copy_last_to_best(self.run_dir)
+                append_metrics(self.run_dir, row)
                 log.info(
                     "epoch %d/%d train loss %.4f acc %.4f | val loss %.4f acc %.4f macro-F1 %.4f | %.1f s",
                     epoch, state["planned_epochs"], train_loss, train_acc, val_loss, m["accuracy"], m["macro_f1"], row["seconds"],
@@ -469,81 +403,6 @@ class Trainer:
         y_true, y_pred = np.concatenate(y_true), np.concatenate(y_pred)
         return sum(losses) / len(y_true), y_true, y_pred
 
-    # -- checkpoints -----------------------------------------------------------------------------
-
-    def _save(self, path, model, optimizer, scheduler, scaler, generator, state, device) -> None:
-        ckpt = {
-            "format": "grinlab-checkpoint-1",
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "scaler": scaler.state_dict(),
-            "generator": generator.get_state(),
-            "rng": _rng_state(device),
-            "augment_on": self.augment_on_,
-            "config": self.config.to_dict(),
-            "classes": list(self.classes_),
-            **state,
-        }
-        _atomic_torch_save(ckpt, path)
-
-    def _load_resume(self, model, optimizer, scheduler, scaler, generator) -> dict:
-        from .predict import load_checkpoint
-
-        ckpt = load_checkpoint(self.last_path)
-        stored = ckpt["config"]
-        now = self.config.to_dict()
-        diff = sorted(k for k in now if k not in RESUMABLE_CHANGES and stored.get(k) != now[k])
-        if diff:
-            raise GrinlabError(
-                f"{self.last_path}: cannot resume with a different {', '.join(diff)}; "
-                "use the stored options or start a new run folder"
-            )
-        if tuple(ckpt["classes"]) != self.classes_:
-            raise GrinlabError(
-                f"{self.last_path}: checkpoint classes {ckpt['classes']} differ from the data's"
-            )
-        if ckpt.get("augment_on", "cpu") != self.augment_on_:  # older checkpoints: the CPU path
-            raise GrinlabError(
-                f"{self.last_path}: the run augmented on {ckpt.get('augment_on', 'cpu')}, this resume would "
-                f"augment on {self.augment_on_}; pass --augment-on {ckpt.get('augment_on', 'cpu')} to continue it"
-            )
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        scaler.load_state_dict(ckpt["scaler"])
-        generator.set_state(ckpt["generator"])
-        _set_rng_state(ckpt["rng"])
-        if ckpt["epoch"] < self.config.epochs:
-            ckpt["stopped"] = ckpt["stopped"] and self.config.patience == stored.get("patience")
-        # config.json keeps the command that started the run; record the resume beside it
-        cfg_path = self.run_dir / "config.json"
-        if cfg_path.is_file():
-            info = json.loads(cfg_path.read_text())
-            info.setdefault("resumed", []).append({"command": self.command, "after_epoch": ckpt["epoch"]})
-            info["config"] = now
-            _atomic_write_text(cfg_path, json.dumps(info, indent=2) + "\n")
-        return ckpt
-
-    def _write_config(self, model, device, datasets: dict) -> None:
-        import grinlab
-
-        info = {
-            "config": self.config.to_dict(),
-            "model": self.config.model,
-            "params": count_params(model),
-            "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
-            "classes": list(self.classes_),
-            "preprocessing": self.config.preprocessing.to_dict(),
-            "datasets": {k: v.summary() for k, v in datasets.items() if v is not None},
-            **({"teachers": self.teacher_info_} if getattr(self, "teacher_info_", None) else {}),
-            "command": self.command,
-            "device": str(device),
-            "versions": {"grinlab": grinlab.__version__, "torch": torch.__version__},
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-        _atomic_write_text(self.run_dir / "config.json", json.dumps(info, indent=2) + "\n")
-
     # -- evaluation ------------------------------------------------------------------------------
 
     def evaluate_best(self, splits: dict[str, FaceDataset]) -> dict:
@@ -572,7 +431,7 @@ class Trainer:
                 evaluate_predictor(
                     predictor, ds, spec, out, history=getattr(self, "history_", None), force=True
                 )
-        _atomic_write_text(self.run_dir / "results.json", json.dumps(results, indent=2) + "\n")
+        write_results(self.run_dir, results)
         return results
 
     def summary(self) -> RunSummary:
