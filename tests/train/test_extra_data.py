@@ -8,7 +8,7 @@ import pytest
 from grinlab.data import FaceDataset, concat_datasets
 from grinlab.errors import GrinlabError
 from grinlab.train.config import TrainConfig
-from grinlab.train.trainer import load_training_splits
+from grinlab.train.loaders import load_training_splits
 
 
 def test_smilesmiled_plus_facehack_smile(smilesmiled_dir, facehack_dir):

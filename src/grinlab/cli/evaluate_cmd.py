@@ -47,7 +47,7 @@ def _dataset(args, task, config=None):
     from ..errors import GrinlabError
 
     if config is not None and not args.data:
-        from ..train.trainer import load_training_splits
+        from ..train.loaders import load_training_splits
 
         splits = load_training_splits(config)
     else:

@@ -38,10 +38,10 @@ def run(args: argparse.Namespace) -> int:
     from ..modelcard import ModelCard
     from ..shipped import resolve_model
     from ..train.config import TrainConfig
+    from ..train.loaders import load_training_splits
     from ..train.run_folder import default_command
     from ..train.teacher_views import build_views
     from ..train.torch_data import fit_images
-    from ..train.trainer import load_training_splits
 
     options = {}
     for item in args.data_option or ():

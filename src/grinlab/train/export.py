@@ -164,7 +164,7 @@ def quantize_measured(
 
 def load_run_data(config, why: str) -> dict:
     """The run's own dataset splits, or an error that says why the export needs them."""
-    from .trainer import load_training_splits
+    from .loaders import load_training_splits
 
     try:
         return load_training_splits(config)

@@ -1,7 +1,10 @@
-"""The trainer: the training loop of one run, from a fresh or resumed run folder to best.pt, and
-the data loading, teacher and evaluation of best.pt around it. The device (``devices``), network
-(``network``), optimiser and schedule (``optim``), checkpoints (``checkpoint``) and the run folder's
-files (``run_folder``, which documents its layout) are made elsewhere.
+"""The trainer: the training loop of one run, from a fresh or resumed run folder to best.pt.
+
+``Trainer.fit`` puts together what the other modules make -- the device (``devices``), the loaders
+(``loaders``), the teacher (``teacher_setup``), the network (``network``), optimiser and schedule
+(``optim``) -- then runs the epochs, checkpoints every one (``checkpoint``), writes the run folder's
+files (``run_folder``, which documents its layout) and evaluates best.pt (``results``).
+``train_run`` is the whole of ``grinlab train`` after option parsing.
 
 Exact resume: augmentation is seeded by (seed, epoch, index), shuffling draws only from one
 torch.Generator, and last.pt holds every RNG state, so "k epochs, stop, resume" gives the same
@@ -10,11 +13,9 @@ weights as an uninterrupted run.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +29,12 @@ from ..evaluate.metrics import classification_metrics
 from ..progress import progress_enabled
 from .checkpoint import restore_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .device_data import DeviceLoader, resolve_augment_on
 from .devices import grad_scaler, resolve_device, use_amp
 from .distill import Teacher, distillation_loss
+from .loaders import load_training_splits, make_run_loaders
 from .network import build_model
 from .optim import class_weight_tensor, make_optimizer, make_scheduler, retarget_schedule
+from .results import RunSummary, evaluate_best
 from .run_folder import (
     append_metrics,
     best_checkpoint,
@@ -44,36 +46,10 @@ from .run_folder import (
     record_resume,
     rewrite_metrics_log,
     start_run_folder,
-    write_results,
 )
-from .teacher_views import StoredTeacher
-from .torch_data import FaceTorchDataset, make_loader
+from .teacher_setup import load_run_teacher
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class RunSummary:
-    """What a finished run reports: where it is, how far it got, and the best model's metrics."""
-
-    run_dir: Path
-    epochs_run: int
-    best_epoch: int
-    best_value: float | None
-    monitor: str
-    stopped_early: bool
-    metrics: dict = field(default_factory=dict)  # split -> metrics of best.pt
-
-    def line(self) -> str:
-        parts = [
-            f"epochs {self.epochs_run}",
-            f"best epoch {self.best_epoch} ({self.monitor} {self.best_value:.4f})",
-        ]
-        for split, m in self.metrics.items():
-            parts.append(f"{split} acc {m['accuracy']:.4f} macro-F1 {m['macro_f1']:.4f}")
-        if self.stopped_early:
-            parts.append("stopped early")
-        return "; ".join(parts) + f"; run folder {self.run_dir}"
 
 
 class Trainer:
@@ -124,24 +100,19 @@ class Trainer:
         self.classes_ = tuple(train_ds.classes)
         num_classes = len(self.classes_)
         device = self.device_ = resolve_device(cfg.device)
-        spec = cfg.preprocessing
-        log.info("preparing %d train / %d val crops at %s", len(train_ds), len(val_ds), spec.size)
-        train_t = FaceTorchDataset(train_ds, spec, cfg.augment, cfg.seed, soft_labels=cfg.soft_labels)
-        val_t = FaceTorchDataset(val_ds, spec, "none", cfg.seed)
-        generator = torch.Generator().manual_seed(cfg.seed)
-        pin = device.type == "cuda"
-        # stored teacher views are drawn by FaceTorchDataset, so such runs stay on the CPU loader
-        self.augment_on_ = "cpu" if cfg.teacher_views else resolve_augment_on(cfg.augment_on, device)
-        if self.augment_on_ == "device":
-            train_loader = DeviceLoader(train_t, cfg.batch_size, generator, device, cfg.balanced_sampling)
-        else:
-            train_loader = make_loader(
-                train_t, cfg.batch_size, generator, True, cfg.balanced_sampling, cfg.num_workers, pin
-            )
-        val_loader = make_loader(
-            val_t, max(cfg.batch_size, 256), None, False, num_workers=cfg.num_workers, pin_memory=pin
+        log.info(
+            "preparing %d train / %d val crops at %s", len(train_ds), len(val_ds), cfg.preprocessing.size
         )
-        teacher = self._load_teacher(val_loader, train_t) if cfg.teachers or cfg.teacher_views else None
+        data = make_run_loaders(cfg, train_ds, val_ds, device)
+        train_t, train_loader, val_loader = data.train_set, data.train_loader, data.val_loader
+        self.augment_on_ = data.augment_on
+        teacher = None
+        if cfg.teachers or cfg.teacher_views:
+            teacher, teacher_info = load_run_teacher(
+                cfg, self.classes_, device, self.run_dir, self.resume, val_loader, train_t
+            )
+            if teacher_info is not None:
+                self.teacher_info_ = teacher_info
         steps = (
             len(train_loader) if not cfg.max_train_batches else min(len(train_loader), cfg.max_train_batches)
         )
@@ -168,7 +139,7 @@ class Trainer:
             "planned_epochs": cfg.epochs,  # fewer once a --time-budget run has timed its first epoch
         }
         objects = dict(
-            model=model, optimizer=optimizer, scheduler=scheduler, scaler=scaler, generator=generator
+            model=model, optimizer=optimizer, scheduler=scheduler, scaler=scaler, generator=data.generator
         )
 
         def save_last() -> None:
@@ -206,7 +177,7 @@ class Trainer:
                 {"train": train_ds, "val": val_ds, "test": test_ds},
                 getattr(self, "teacher_info_", None),
                 self.command,
-                val_t,
+                data.val_set,
             )
             # last.pt at epoch 0: an interruption during epoch 1 can still resume exactly.
             save_last()
@@ -303,53 +274,6 @@ class Trainer:
             cfg.time_budget, first_epoch_seconds, planned, cfg.epochs,
         )  # fmt: skip
 
-    def _load_teacher(self, val_loader, train_t: FaceTorchDataset):
-        """The distillation teacher(s): ONNX models asked online, or stored teacher views, which
-        ``train_t`` then draws its crops from. Their val accuracy goes to the log and config.json.
-        On --resume the teacher files (and views) must be the ones the run started with."""
-        cfg = self.config
-        views = None
-        if cfg.teacher_views:
-            teacher = StoredTeacher(
-                cfg.teacher_views, self.classes_, cfg.preprocessing, train_t.images, cfg.seed
-            )
-            train_t.views = teacher
-            now = list(teacher.info)
-            views = teacher.summary()
-        else:
-            teacher = Teacher(cfg.teachers, self.classes_, cfg.preprocessing, device=self.device_)
-            now = [t.to_dict() for t in teacher.info]
-        cfg_path = self.run_dir / "config.json"
-        if self.resume and cfg_path.is_file():
-            stored = json.loads(cfg_path.read_text()).get("teachers", {})
-            same_views = views is None or {
-                k: stored.get("views", {}).get(k) for k in ("n_views", "images_sha256")
-            } == {k: views[k] for k in ("n_views", "images_sha256")}
-            if [t["sha256"] for t in stored.get("models", [])] != [
-                t["sha256"] for t in now
-            ] or not same_views:
-                raise GrinlabError(
-                    f"{self.run_dir}: the teacher files differ from those the run started with, or its views do "
-                    f"({', '.join(t['path'] for t in stored.get('models', []))}); restore them or start a new "
-                    "run with --force"
-                )
-            return teacher
-        if views is not None:  # measured when the views were built (unaltered val crops)
-            acc = views["teacher_val_acc"]
-            log.info(
-                "stored teacher views: %d views per crop from %s; teachers' val acc %.4f",
-                views["n_views"],
-                ", ".join(t["name"] for t in now),
-                acc,
-            )
-        else:
-            acc = teacher.accuracy(val_loader, self.device_)
-            log.info(
-                "teacher (%s, each crop and its mirror): val acc %.4f", ", ".join(t["name"] for t in now), acc
-            )
-        self.teacher_info_ = {"models": now, "val_acc": round(acc, 6), **({"views": views} if views else {})}
-        return teacher
-
     def _train_epoch(
         self, model, loader, optimizer, scheduler, scaler, weight, device, amp, steps, epoch, teacher=None
     ):
@@ -408,31 +332,9 @@ class Trainer:
     def evaluate_best(self, splits: dict[str, FaceDataset]) -> dict:
         """Metrics of best.pt on each split (results.json); plus the evaluation module's report
         (report/ for val, report_<split>/ otherwise) when that module is installed."""
-        from .predict import TorchPredictor, load_run_model
-        from .torch_data import fit_images
-
-        model, cfg, spec, classes = load_run_model(
-            self.run_dir, "best", device=resolve_device(self.config.device)
+        return evaluate_best(
+            self.run_dir, self.config.device, splits, history=getattr(self, "history_", None)
         )
-        predictor = TorchPredictor(model, spec, device=next(model.parameters()).device, batch_size=256)
-        try:
-            from ..evaluate.report import evaluate_predictor
-        except ModuleNotFoundError as exc:  # only a missing module; a broken one should fail loudly
-            if exc.name not in ("grinlab.evaluate", "grinlab.evaluate.report"):
-                raise
-            evaluate_predictor = None
-            log.info("grinlab.evaluate.report not available: writing results.json only")
-        results = {}
-        for split, ds in splits.items():
-            probs = predictor(fit_images(ds, spec))
-            results[split] = classification_metrics(ds.labels, probs.argmax(1), classes)
-            if evaluate_predictor is not None:
-                out = self.run_dir / ("report" if split == "val" else f"report_{split}")
-                evaluate_predictor(
-                    predictor, ds, spec, out, history=getattr(self, "history_", None), force=True
-                )
-        write_results(self.run_dir, results)
-        return results
 
     def summary(self) -> RunSummary:
         s = self.state_
@@ -445,36 +347,6 @@ class Trainer:
             stopped_early=s["stopped"],
             metrics=self.metrics_,
         )
-
-
-def load_training_splits(config: TrainConfig) -> dict[str, FaceDataset]:
-    """The config's dataset splits; with ``extra_data``, each split concatenated across datasets.
-    Loader options go only to the loaders whose signature takes them."""
-    import inspect
-
-    from ..data import DATASET_FORMATS, concat_datasets, load_splits
-    from ..data.registry import detect_format
-
-    parts = []
-    for i, path in enumerate((config.data, *config.extra_data)):
-        if not Path(path).exists():
-            raise GrinlabError(f"{path}: dataset path not found")
-        fmt = config.data_format if i == 0 else "auto"
-        loader = DATASET_FORMATS[detect_format(path) if fmt == "auto" else fmt]
-        accepted = inspect.signature(loader).parameters
-        opts = {k: v for k, v in config.data_options.items() if k in accepted}
-        parts.append(
-            load_splits(
-                path, fmt=fmt, task=config.task, val_fraction=config.val_fraction, seed=config.seed, **opts
-            )
-        )
-    if len(parts) == 1:
-        return parts[0]
-    return {
-        split: concat_datasets([p[split] for p in parts if split in p])
-        for split in ("train", "val", "test")
-        if any(split in p for p in parts)
-    }
 
 
 def train_run(
