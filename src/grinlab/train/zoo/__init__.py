@@ -21,32 +21,10 @@ forward MFLOPs at 48x48 grey, 2 classes).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from ...errors import GrinlabError
+from .registry import _REGISTRY, ZooEntry, register
 
-
-@dataclass(frozen=True)
-class ZooEntry:
-    name: str
-    builder: Callable
-    description: str
-    default_input_size: tuple[int, int] = (48, 48)
-    default_channels: int = 1
-
-
-_REGISTRY: dict[str, ZooEntry] = {}
-
-
-def register(name: str, description: str, input_size=(48, 48), channels: int = 1):
-    """Decorator: register ``builder(num_classes, in_chans, input_size, **kwargs) -> nn.Module``."""
-
-    def wrap(builder):
-        _REGISTRY[name] = ZooEntry(name, builder, description, tuple(input_size), channels)
-        return builder
-
-    return wrap
+__all__ = ["ZooEntry", "count_params", "create_model", "get_entry", "list_models", "register"]
 
 
 def _load_families() -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import register
 from ._blocks import ZooNet, conv_bn
+from .registry import register
 
 
 class InceptionBlock(nn.Module):

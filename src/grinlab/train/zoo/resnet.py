@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from . import register
 from ._blocks import ZooNet, conv_bn
+from .registry import register
 
 
 class BasicBlock(nn.Module):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import register
+from .registry import register
 
 
 def _stage(cin: int, cout: int) -> nn.Sequential:

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ...errors import GrinlabError
-from . import register
+from .registry import register
 
 
 def _needs_message() -> str:

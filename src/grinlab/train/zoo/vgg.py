@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from . import register
 from ._blocks import ZooNet, conv_bn
+from .registry import register
 
 
 def _vgg(widths, num_classes, in_chans, dropout=0.3):
