@@ -30,13 +30,15 @@ class DetectorOptions:
 
     score_threshold: drop faces scoring below this (0..1).
     min_face_size: drop faces whose shorter side is below this many pixels (in the input image).
+        Detectors that can (YuNet) look at each image at the lowest resolution that still finds
+        faces this small, so raising it also makes detection faster.
     nms_iou: overlapping boxes above this IoU are merged (highest score kept).
     max_faces: keep at most this many (None = all).
-    detect_width: downscale images wider than this before detecting, for speed; boxes are mapped
-        back to the input image (None = detect at full size). 800 rather than 640: on the Solvay 1927
-        group photo (faces ~25 px at 1024 wide) Haar finds 13 of 29 faces at 640, 22 at 800, 27 at
-        full size; YuNet finds them all at either (30 boxes at 640 and 800, 29 at full size).
-        Webcam-sized frames (640x480) are never resized.
+    detect_width: never detect on a copy wider than this, for speed; boxes are mapped back to the
+        input image (None = no cap). 800 rather than 640: on the Solvay 1927 group photo (faces
+        ~25 px at 1024 wide) Haar finds 13 of 29 faces at 640, 22 at 800, 27 at full size. YuNet
+        also shrinks each image until faces of ``min_face_size`` reach the smallest size it finds
+        reliably (``yunet.SMALLEST_RELIABLE_PX``), so it usually detects on a smaller copy still.
     """
 
     score_threshold: float = 0.5

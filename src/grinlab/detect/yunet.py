@@ -16,6 +16,12 @@ from ..errors import GrinlabError
 from ..results import FaceBox
 from .base import DetectorOptions, as_bgr, downscale, finish
 
+# The smallest face (shorter side, pixels at the detector's input) YuNet finds reliably, measured on
+# the 43 annotated dlib faces and the 29 of the Solvay photo (python benchmarks/detection_quality.py
+# --scale-sweep): every face down to 11 px at its input (Solvay at half size: 29 of 29, dlib 43 of
+# 43), 3 of 29 lost at 10 px, half at 8 px.
+SMALLEST_RELIABLE_PX = 11.0
+
 
 class YuNetDetector:
     def __init__(self, options: DetectorOptions | None = None, model_path: str | Path | None = None):
@@ -39,9 +45,17 @@ class YuNetDetector:
         self.model_path = path
         self._size = (320, 320)
 
+    def detect_width_for(self, width: int) -> int | None:
+        """The width YuNet looks at: small enough that faces of ``min_face_size`` shrink to
+        SMALLEST_RELIABLE_PX and no wider than ``detect_width``. Detection time grows with the
+        pixels, so a 640x480 frame at the default 20 px is detected at 352x264, ~3x faster."""
+        o = self.options
+        fit = int(width * min(1.0, SMALLEST_RELIABLE_PX / o.min_face_size))
+        return max(64, fit if o.detect_width is None else min(fit, o.detect_width))
+
     def detect(self, image: np.ndarray) -> list[FaceBox]:
         bgr = as_bgr(image)
-        small, scale = downscale(bgr, self.options.detect_width)
+        small, scale = downscale(bgr, self.detect_width_for(bgr.shape[1]))
         h, w = small.shape[:2]
         if (w, h) != self._size:
             self._net.setInputSize((w, h))
