@@ -37,7 +37,6 @@ import numpy as np
 
 from grinlab.gate import SmileGate
 from grinlab.io.streams import open_stream
-from grinlab.live import LivePipeline
 from grinlab.pipeline import Analyzer, AnalyzerOptions
 
 HERE = Path(__file__).resolve().parent
@@ -63,7 +62,7 @@ def make_video(photos_dir: Path, path: Path) -> int:
 
 
 def run_once(analyzer: Analyzer, video: Path, detect_every: int) -> dict:
-    pipe = LivePipeline(analyzer, detect_every=detect_every)
+    pipe = analyzer.session(detect_every=detect_every)
     gate = SmileGate()
     latencies, results = [], []
     t0 = time.perf_counter()

@@ -1,15 +1,28 @@
 """grinlab: real-time smile and facial-expression recognition (detect -> align -> classify -> track).
 
 >>> import grinlab
->>> with grinlab.Analyzer(detector="haar", models=("smile",)) as analyzer:  # doctest: +SKIP
-...     result = analyzer.analyze("photo.jpg")       # a path, or a BGR numpy array
->>> for face in result.faces:  # doctest: +SKIP
-...     print(face.index, face.predictions["smile"].label, face.smile_intensity)
->>> row = result.to_dict()  # doctest: +SKIP
+>>> with grinlab.Analyzer(models=("smile",)) as analyzer:
+...     result = analyzer.analyze("obama.jpg")  # a path, or a BGR numpy array
+>>> [(face.index, face.predictions["smile"].label) for face in result.faces]
+[(0, 'smile')]
+>>> result.faces[0].smile_intensity > 0.5
+True
+>>> row = result.to_dict()  # one line of `grinlab analyze`'s results.jsonl
 
-``result.to_dict()`` is one line of ``grinlab analyze``'s results.jsonl: source, frame_index,
-width, height, timestamp_ms, timings_ms and, per face, its box (with landmarks and detector
-score), each model's prediction (label, score, probabilities), smile_intensity and track_id.
+The frames of a video, in time order, with track ids and smoothed labels (VIDEO mode; STREAM mode
+takes a ``result_callback`` and ``analyze_async`` for cameras):
+
+>>> import cv2
+>>> frame = cv2.imread("obama.jpg")
+>>> options = grinlab.AnalyzerOptions(models=("smile",), mode=grinlab.RunningMode.VIDEO)
+>>> with grinlab.Analyzer(options) as video:
+...     results = [video.analyze_frame(frame, timestamp_ms=40.0 * i) for i in range(3)]
+>>> [face.track_id for face in results[-1].faces]
+[1]
+
+``result.to_dict()`` holds source, frame_index, width, height, timestamp_ms, timings_ms and, per
+face, its box (with landmarks and detector score), each model's prediction (label, score,
+probabilities), smile_intensity and track_id.
 
 The inference path never imports torch; training lives in ``grinlab.train``.
 """
@@ -24,7 +37,7 @@ __version__ = "0.1.0"
 
 # The analyzer loads OpenCV's detector and ONNX Runtime: imported on first use, so `import grinlab`
 # stays light for code that only reads results or cards.
-_LAZY = {"Analyzer": "pipeline", "AnalyzerOptions": "pipeline", "RunningMode": "pipeline"}
+_LAZY = {"Analyzer": "pipeline", "AnalyzerOptions": "pipeline", "RunningMode": "pipeline", "Session": "session"}
 
 
 def __getattr__(name: str):
@@ -36,4 +49,4 @@ def __getattr__(name: str):
 
 
 __all__ = ["Analyzer", "AnalyzerOptions", "FaceBox", "FaceResult", "FrameResult", "GrinlabError", "ModelCard",
-           "Prediction", "Preprocessing", "RunningMode", "TASKS", "__version__"]  # fmt: skip
+           "Prediction", "Preprocessing", "RunningMode", "Session", "TASKS", "__version__"]  # fmt: skip

@@ -14,7 +14,7 @@ import errno
 import json
 import logging
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -25,6 +25,7 @@ from .io.images import DEFAULT_MAX_PIXELS
 from .io.sinks import CsvSink, JsonlSink, Manifest
 from .io.sources import expand_inputs, iter_image, iter_video, kind_of
 from .pipeline import Analyzer
+from .results import FrameResult
 
 log = logging.getLogger(__name__)
 # everything a run writes in its --out folder ("parts" and "results.parquet": --engine ray)
@@ -107,6 +108,8 @@ def run_options(analyzer: Analyzer, every: int, write_csv: bool, annotate: bool,
         "faces_are_crops": opts.faces_are_crops,
         "max_faces": opts.max_faces,
         "crop_margin": opts.crop_margin,
+        "detect_every": opts.detect_every,
+        "tracker": {k: getattr(opts.tracker, k) for k in sorted(vars(opts.tracker))},
         "every": every,
         "csv": write_csv,
         "annotate": annotate,
@@ -149,6 +152,98 @@ def _write_error(out_dir: Path, exc: OSError) -> GrinlabError:
     )
 
 
+def analyzed_frames(analyzer: Analyzer, frames, kind: str):
+    """(frame, result) for each frame of one input; result None for an error frame. Stills are
+    analysed one by one (IMAGE); a video's frames go through one Session in time order (VIDEO
+    semantics: detect or follow, track ids, smoothing). The local batch and a Ray worker both
+    analyse through this."""
+    session = analyzer.session() if kind == "video" else None
+    for fr in frames:
+        if fr.error:
+            yield fr, None
+        elif session is not None:
+            yield fr, session.process(fr.image, fr.timestamp_ms, fr.frame_index, fr.source)
+        else:
+            yield fr, analyzer.analyze(fr.image, source=fr.source, frame_index=fr.frame_index)
+
+
+class BatchWriter:
+    """Everything one run writes for its inputs: rows (JSONL, CSV), annotated images and videos,
+    timelines and the done list, with the run's counts in ``summary``."""
+
+    def __init__(self, out_dir: Path, roots: list[Path], *, write_csv: bool, annotate: bool | str, resume: bool,
+                 summary: BatchSummary):  # fmt: skip
+        self.out_dir, self.roots, self.annotate, self.summary = out_dir, roots, annotate, summary
+        self.manifest = Manifest(out_dir / "done.txt", resume=resume)
+        self.jsonl = JsonlSink(out_dir / "results.jsonl", resume, self.manifest.done)
+        self.csv = CsvSink(out_dir / "results.csv", resume, self.manifest.done) if write_csv else None
+
+    def is_done(self, source: str) -> bool:
+        return source in self.manifest.done
+
+    def rows(self, result: FrameResult | None, source: str, frame: int, error: str | None = None) -> None:
+        for sink in (self.jsonl, self.csv):
+            if sink is not None:
+                sink.write_frame(result, source, frame, error)
+        if error:
+            self.summary.failed[source] = error
+        elif result is not None:
+            self.summary.frames += 1
+            self.summary.faces += len(result.faces)
+
+    def still(self, fr, result: FrameResult | None, rel: Path) -> None:
+        if result is None:
+            self.rows(None, fr.source, 0, fr.error)
+            return
+        self.rows(result, fr.source, 0)
+        if self.annotate:
+            legend = True if self.annotate == "legend" else None  # None: only the labels that fit nowhere
+            _atomic_imwrite((self.out_dir / "annotated" / rel).with_suffix(".jpg"),
+                            draw_frame(fr.image, result, legend=legend))  # fmt: skip
+
+    def video(self, path: Path, rel: Path, analyzed, fps: float) -> None:
+        """A video's analysed frames: rows, the annotated video and the smile timeline; an error
+        frame ends the video (an error row; the frames before it stay)."""
+        from .io.timeline import TimelineAccumulator
+        from .io.video_out import VideoOut
+
+        timeline = TimelineAccumulator(path.name)
+        video = None
+        if self.annotate:
+            video = VideoOut((self.out_dir / "annotated" / rel).with_suffix(".mp4"), fps,
+                             what_to_do="pass --no-annotate to analyse without it")  # fmt: skip
+        error = None
+        try:
+            for fr, result in analyzed:
+                if result is None:
+                    error = fr.error
+                    break
+                self.rows(result, fr.source, fr.frame_index)
+                timeline.add(result)
+                if video is not None:
+                    video.write(draw_frame(fr.image, result, legend=False))  # every frame the writer's size
+        finally:
+            if video is not None:
+                video.close()
+        if error:
+            self.rows(None, str(path), -1, error)
+        timeline.write((self.out_dir / "timeline" / rel).with_suffix(".png"))
+
+    def finish_item(self, source: str) -> None:
+        self.jsonl.flush()
+        if self.csv:
+            self.csv.flush()
+        self.manifest.mark(source)
+
+    def close(self) -> None:
+        for sink in (self.jsonl, self.csv, self.manifest):
+            try:
+                if sink is not None:
+                    sink.close()
+            except OSError:  # the disk is still full: the rows already synced stay as they are
+                pass
+
+
 def run_batch(
     analyzer: Analyzer,
     inputs: list[str | Path],
@@ -170,144 +265,53 @@ def run_batch(
     files = expand_inputs(inputs)
     roots = [Path(p) for p in inputs if Path(p).is_dir()]
     check_out_dir(out_dir, resume, force)
+    summary = BatchSummary(out_dir, detector=analyzer.detector_name, models=analyzer.model_names)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         _check_run_options(out_dir, run_options(analyzer, every, write_csv, annotate, max_pixels), resume)
-        manifest = Manifest(out_dir / "done.txt", resume=resume)
-        jsonl = JsonlSink(out_dir / "results.jsonl", resume, manifest.done)
-        csv_sink = CsvSink(out_dir / "results.csv", resume, manifest.done) if write_csv else None
+        writer = BatchWriter(out_dir, roots, write_csv=write_csv, annotate=annotate, resume=resume, summary=summary)
     except OSError as exc:
         raise _write_error(out_dir, exc) from None
-    summary = BatchSummary(out_dir, detector=analyzer.detector_name, models=analyzer.model_names)
     bar = tqdm(files, desc="analyze", unit="file", disable=not progress)
     try:
-        _run_items(analyzer, bar, roots, out_dir, every, annotate, max_pixels, progress,
-                   manifest, jsonl, csv_sink, summary)  # fmt: skip
+        for path in bar:
+            source = str(path)
+            if writer.is_done(source):
+                summary.skipped_done += 1
+                continue
+            summary.items += 1
+            rel = _relative_name(path, roots)
+            if kind_of(path) == "video":
+                frames = _video_frames(path, every, max_pixels, progress)
+                writer.video(path, rel, analyzed_frames(analyzer, frames, "video"), _video_fps(path, every))
+            else:
+                for fr, result in analyzed_frames(analyzer, iter_image(path, max_pixels), "image"):
+                    writer.still(fr, result, rel)
+            writer.finish_item(source)
+            bar.set_postfix(faces=summary.faces, failed=len(summary.failed))
     except OSError as exc:
         raise _write_error(out_dir, exc) from None
     finally:
-        for sink in (jsonl, csv_sink, manifest):
-            try:
-                if sink is not None:
-                    sink.close()
-            except OSError:  # the disk is still full: the rows already synced stay as they are
-                pass
+        writer.close()
     return summary
 
 
-def _run_items(analyzer, bar, roots, out_dir, every, annotate, max_pixels, progress,
-               manifest, jsonl, csv_sink, summary) -> None:  # fmt: skip
-    for path in bar:
-        source = str(path)
-        if source in manifest.done:
-            summary.skipped_done += 1
-            continue
-        summary.items += 1
-        kind = kind_of(path)
-        rel = _relative_name(path, roots)
-        if kind == "video":
-            _analyze_video(
-                analyzer, path, rel, out_dir, every, annotate, jsonl, csv_sink, summary, progress, max_pixels
-            )
-        else:
-            for fr in iter_image(path, max_pixels):
-                _write_still(analyzer, fr, rel, out_dir, annotate, jsonl, csv_sink, summary)
-        jsonl.flush()
-        if csv_sink:
-            csv_sink.flush()
-        manifest.mark(source)
-        bar.set_postfix(faces=summary.faces, failed=len(summary.failed))
+def _video_fps(path: Path, every: int) -> float:
+    """Frame rate of the annotated video: the input's, divided by --every."""
+    cap = cv2.VideoCapture(str(path))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    cap.release()
+    return fps / every
 
 
-def _write_still(analyzer, fr, rel, out_dir, annotate, jsonl, csv_sink, summary) -> None:
-    if fr.error:
-        summary.failed[fr.source] = fr.error
-        jsonl.write_frame(None, fr.source, 0, fr.error)
-        if csv_sink:
-            csv_sink.write_frame(None, fr.source, 0, fr.error)
-        return
-    result = analyzer.analyze(fr.image, source=fr.source)
-    summary.frames += 1
-    summary.faces += len(result.faces)
-    jsonl.write_frame(result, fr.source, 0)
-    if csv_sink:
-        csv_sink.write_frame(result, fr.source, 0)
-    if annotate:
-        legend = True if annotate == "legend" else None  # None: only the labels that fit nowhere
-        _atomic_imwrite(
-            (out_dir / "annotated" / rel).with_suffix(".jpg"), draw_frame(fr.image, result, legend=legend)
-        )
-
-
-def _analyze_video(
-    analyzer,
-    path,
-    rel,
-    out_dir,
-    every,
-    annotate,
-    jsonl,
-    csv_sink,
-    summary,
-    progress=False,
-    max_pixels=DEFAULT_MAX_PIXELS,
-) -> None:
+def _video_frames(path: Path, every: int, max_pixels: int, progress: bool):
     from tqdm import tqdm
 
     from .io.sources import video_info
-    from .io.timeline import TimelineAccumulator
 
-    writer = None
-    video_out = (out_dir / "annotated" / rel).with_suffix(".mp4")
-    tmp_out = video_out.with_name(video_out.stem + ".part.mp4")
-    timeline = TimelineAccumulator(path.name)
-    error = None
-    fps = None
     try:
         total = max(1, video_info(path)["frames"] // every)
     except GrinlabError:
         total = None
-    for fr in tqdm(
-        iter_video(path, every, max_pixels=max_pixels),
-        total=total,
-        desc=path.name,
-        unit="frame",
-        leave=False,
-        disable=not progress,
-    ):
-        if fr.error:
-            error = fr.error
-            break
-        if fps is None:
-            cap = cv2.VideoCapture(str(path))
-            fps = (cap.get(cv2.CAP_PROP_FPS) or 25.0) / every
-            cap.release()
-        result = analyzer.analyze(fr.image, source=fr.source, frame_index=fr.frame_index)
-        result = replace(result, timestamp_ms=fr.timestamp_ms)
-        summary.frames += 1
-        summary.faces += len(result.faces)
-        jsonl.write_frame(result, fr.source, fr.frame_index)
-        if csv_sink:
-            csv_sink.write_frame(result, fr.source, fr.frame_index)
-        timeline.add(result)
-        if annotate:
-            frame = draw_frame(fr.image, result, legend=False)  # every frame the writer's size
-            if writer is None:
-                tmp_out.parent.mkdir(parents=True, exist_ok=True)
-                h, w = frame.shape[:2]
-                writer = cv2.VideoWriter(str(tmp_out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-                if not writer.isOpened():
-                    raise GrinlabError(
-                        f"{video_out}: OpenCV cannot write an mp4v video here (no encoder in this build, "
-                        "or the folder is not writable); pass --no-annotate to analyse without it"
-                    )
-            writer.write(frame)
-    if writer is not None:
-        writer.release()
-        os.replace(tmp_out, video_out)
-    if error:
-        summary.failed[str(path)] = error
-        jsonl.write_frame(None, str(path), -1, error)
-        if csv_sink:
-            csv_sink.write_frame(None, str(path), -1, error)
-    timeline.write((out_dir / "timeline" / rel).with_suffix(".png"))
+    frames = iter_video(path, every, max_pixels=max_pixels)
+    return tqdm(frames, total=total, desc=path.name, unit="frame", leave=False, disable=not progress)

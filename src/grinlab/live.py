@@ -1,84 +1,29 @@
-"""Live mode: frames from a StreamSource -> detect (or follow) -> classify -> track and smooth ->
-smile gate -> overlay, window, video and JSONL log, with per-frame latency.
+"""Live mode: frames from a StreamSource -> a Session (detect or follow, classify, track and smooth,
+smile gate) -> overlay, window, video and JSONL log, with per-frame latency.
 
-``LivePipeline.process`` is the per-frame step (the web page's WebSocket uses it too);
-``run_live`` is the loop around it with clean shutdown: Ctrl-C, a closed window or the end of the
-source stop it, and every sink is flushed and closed on the way out.
+``run_live`` is the loop around ``Session.process`` with clean shutdown: Ctrl-C, a closed window or
+the end of the source stop it, and every sink is flushed and closed on the way out. The per-frame
+work itself is the Session's (grinlab.session), the same code ``analyze`` runs on a video file and
+the web page's WebSocket runs on browser frames.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from .errors import GrinlabError
-from .gate import SmileGate
-from .pipeline import Analyzer
-from .results import FrameResult
-from .track import FaceTracker, follow_boxes
+from .io.jsonl import JsonlWriter
+from .io.video_out import VideoOut
+from .session import Session
 
 log = logging.getLogger(__name__)
-
-
-class LivePipeline:
-    """Per-frame work of live mode for one stream.
-
-    detect_every: run the face detector on every N-th frame and follow the faces by template
-        matching in between (classification still runs on every frame). 1 = detect every frame.
-    """
-
-    def __init__(self, analyzer: Analyzer | None, tracker: FaceTracker | None = None, detect_every: int = 1):
-        if detect_every < 1:
-            raise GrinlabError(f"detect_every must be at least 1, got {detect_every}")
-        self.analyzer = analyzer
-        self.tracker = tracker or FaceTracker()
-        self.detect_every = detect_every
-        self._previous: np.ndarray | None = None
-        self._boxes = []
-        self._since_detect = 0
-        self._last_ts: float | None = None
-
-    def process(self, image: np.ndarray, timestamp_ms: float, frame_index: int = 0, source: str = "",
-                analyzer: Analyzer | None = None) -> FrameResult:  # fmt: skip
-        """One frame -> tracked, smoothed FrameResult. ``analyzer`` overrides the pipeline's own for
-        this frame (the web server lends one from its pool per frame)."""
-        analyzer = analyzer or self.analyzer
-        if self._last_ts is not None and timestamp_ms <= self._last_ts:
-            raise GrinlabError(f"timestamps must increase: got {timestamp_ms} ms after {self._last_ts} ms")
-        self._last_ts = timestamp_ms
-        t0 = time.perf_counter()
-        same_size = self._previous is not None and self._previous.shape[:2] == image.shape[:2]
-        follow = same_size and self._since_detect < self.detect_every - 1 and bool(self._boxes)
-        if follow:
-            boxes = follow_boxes(self._previous, image, self._boxes)
-            follow = bool(boxes)  # every face lost: detect now rather than wait
-        if follow:
-            self._since_detect += 1
-        else:
-            boxes = analyzer.detect(image)
-            self._since_detect = 0
-        t1 = time.perf_counter()
-        result = analyzer.classify_boxes(image, boxes, source, frame_index, timestamp_ms)
-        t2 = time.perf_counter()
-        result = self.tracker.update(result, analyzer.decisions)
-        t3 = time.perf_counter()
-        self._previous = image
-        self._boxes = [f.box for f in result.faces]
-        timings = {
-            "detect": 0.0 if follow else (t1 - t0) * 1e3,
-            "follow": (t1 - t0) * 1e3 if follow else 0.0,
-            "classify": (t2 - t1) * 1e3,
-            "track": (t3 - t2) * 1e3,
-            "total": (t3 - t0) * 1e3,
-        }
-        return replace(result, timings_ms=timings)
 
 
 @dataclass
@@ -134,67 +79,48 @@ NO_GUI_HELP = (
 )
 
 
-class FrameLog:
-    """JSONL, one line per frame (the FrameResult plus fps, dropped frames and the gate state),
-    flushed every line so a killed run keeps everything up to its last frame."""
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = self.path.open("w", encoding="utf-8")
-
-    def write(self, result: FrameResult, **extra) -> None:
-        row = result.to_dict()
-        row.update(extra)
-        self._f.write(json.dumps(row) + "\n")
-        self._f.flush()
-
-    def close(self) -> None:
-        if not self._f.closed:
-            self._f.close()
-
-
 def run_live(
     stream,
-    pipeline: LivePipeline,
-    gate: SmileGate | None = None,
+    session: Session,
     log_path: str | Path | None = None,
     video_path: str | Path | None = None,
     show: bool = False,
     on_frame=None,
+    overwrite: bool = False,
 ) -> LiveSummary:
     """Run until the stream ends or is interrupted. ``on_frame(image, result, annotated)`` is
-    called per frame (annotated is None when nothing needs drawing)."""
+    called per frame (annotated is None when nothing needs drawing). ``log_path``: one JSON line
+    per frame (the FrameResult plus fps, dropped frames and the gate state), never overwriting an
+    existing log unless ``overwrite``."""
     from .io.drawing import draw_live
 
     if show and not has_gui():
         raise GrinlabError(NO_GUI_HELP)
     summary = LiveSummary(stream.name)
-    frame_log = FrameLog(log_path) if log_path else None
-    writer = None
+    frame_log = JsonlWriter(log_path, overwrite=overwrite) if log_path else None
+    video = VideoOut(video_path, stream.fps) if video_path else None
     recent = deque(maxlen=30)  # frame end times, for the fps shown on screen
     start = time.perf_counter()
     try:
         for frame in stream.frames():
             t0 = time.perf_counter()
-            result = pipeline.process(frame.image, frame.timestamp_ms, frame.frame_index, stream.name)
-            events = gate.update(result, frame.image) if gate is not None else []
-            summary.events.extend(events)
+            result = session.process(frame.image, frame.timestamp_ms, frame.frame_index, stream.name)
+            summary.events.extend(session.events)
             t1 = time.perf_counter()
             recent.append(t1)
             fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 else 0.0
             summary.frames += 1
             summary.latencies_ms.append((t1 - t0) * 1e3)
-            status = gate.status() if gate is not None else None
+            status = session.gate_status()
             annotated = None
             if show or video_path or on_frame is not None:
                 annotated = draw_live(frame.image, result, fps=fps, gate=status)
-            if video_path:
-                if writer is None:
-                    writer = _open_writer(video_path, annotated, stream.fps)
-                writer.write(annotated)
+            if video is not None:
+                video.write(annotated)
             if frame_log is not None:
-                frame_log.write(result, fps=round(fps, 2), dropped=stream.stats.dropped, gate=status)
+                row = result.to_dict()
+                row.update(fps=round(fps, 2), dropped=stream.stats.dropped, gate=status)
+                frame_log.write(row)
             if on_frame is not None:
                 on_frame(frame.image, result, annotated)
             if show:
@@ -211,20 +137,8 @@ def run_live(
         summary.error = stream.error
         if frame_log is not None:
             frame_log.close()
-        if writer is not None:
-            writer.release()
+        if video is not None:
+            video.close()
         if show:
             cv2.destroyAllWindows()
     return summary
-
-
-def _open_writer(path, frame: np.ndarray, fps: float) -> cv2.VideoWriter:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    h, w = frame.shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps if fps > 0 else 30.0, (w, h))
-    if not writer.isOpened():
-        raise GrinlabError(
-            f"{path}: cannot write a video here (use a .mp4 or .avi name in a writable folder)"
-        )
-    return writer

@@ -1,6 +1,7 @@
 """Face tracking across frames: a stable id per face, smoothed probabilities, and box following.
 
-``FaceTracker.update(result)`` takes one frame's FrameResult (faces from the detector or from
+``FaceTracker.update(result)`` takes one frame's FrameResult (in time order: a
+``grinlab.session.Session`` checks that) (faces from the detector or from
 ``follow_boxes``) and returns it with a ``track_id`` on every face and each model's probabilities
 smoothed over time, so labels do not flicker:
 
@@ -91,11 +92,9 @@ class FaceTracker:
         self.options = options
         self.tracks: dict[int, Track] = {}
         self._next_id = 1
-        self._last_ms: float | None = None
 
     def reset(self) -> None:
         self.tracks.clear()
-        self._last_ms = None
 
     def update(self, result: FrameResult, decisions: dict | None = None) -> FrameResult:
         """``result`` with track ids and smoothed predictions; faces keep their order.
@@ -105,9 +104,7 @@ class FaceTracker:
         now = result.timestamp_ms
         if now is None:
             now = result.frame_index * 1000.0 / ASSUMED_FPS
-        if self._last_ms is not None and now <= self._last_ms:
-            raise GrinlabError(f"frames must come in time order: got {now} ms after {self._last_ms} ms")
-        self._last_ms = now
+        # time order is the caller's contract, checked once in grinlab.session.Session.accept
         for tid in [t.id for t in self.tracks.values() if now - t.last_ms > self.options.max_missed_ms]:
             del self.tracks[tid]
         matches = self._match(result.faces, now)

@@ -29,7 +29,7 @@ def test_live_writes_log_video_and_summary(tmp_path, sequence_video, yunet_path,
     assert {f["track_id"] for r in rows for f in r["faces"]} == {1}
     assert rows[0]["faces"][0]["predictions"]["smile"]["label"] == "no_smile"
     assert rows[-1]["faces"][0]["predictions"]["smile"]["label"] == "smile"
-    assert set(rows[5]["timings_ms"]) == {"detect", "follow", "classify", "track", "total"}
+    assert set(rows[5]["timings_ms"]) == {"detect", "follow", "align", "classify", "track", "total"}
     assert sum(r["timings_ms"]["follow"] > 0 for r in rows) >= 50  # 2 of every 3 frames followed
     cap = cv2.VideoCapture(str(video))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 90

@@ -6,7 +6,6 @@ import pytest
 from sequences import canvas, frame, smile_face, timestamp
 
 from grinlab.errors import GrinlabError
-from grinlab.live import LivePipeline
 from grinlab.track import FaceTracker, TrackerOptions, follow_boxes
 
 # -- unit: synthetic boxes --------------------------------------------------------------------
@@ -60,13 +59,11 @@ def test_smoothing_depends_on_time_not_on_frame_count():
     assert a == pytest.approx(b, abs=1e-9)
 
 
-def test_bad_options_and_time_going_backwards_are_user_errors():
+def test_bad_tracker_options_are_user_errors():
     with pytest.raises(GrinlabError, match="iou_threshold"):
         TrackerOptions(iou_threshold=0)
-    tracker = FaceTracker()
-    tracker.update(frame(5, smile_face(0, 0, 0.5)))
-    with pytest.raises(GrinlabError, match="time order"):
-        tracker.update(frame(4, smile_face(0, 0, 0.5)))
+    with pytest.raises(GrinlabError, match="smoothing_ms"):
+        TrackerOptions(smoothing_ms=-1)
 
 
 # -- real photos ------------------------------------------------------------------------------
@@ -79,7 +76,7 @@ def two_faces(genki_faces, i, smiling_at=()):
 
 @pytest.mark.parametrize("detect_every", [1, 4])
 def test_ids_stay_stable_on_real_faces_in_motion(smile_analyzer, genki_faces, detect_every):
-    pipe = LivePipeline(smile_analyzer, detect_every=detect_every)
+    pipe = smile_analyzer.session(detect_every=detect_every)
     ids_by_side = {"left": set(), "right": set()}
     for i in range(60):  # 3 px and 1 px per frame: 180 px over 2 s
         r = pipe.process(two_faces(genki_faces, i), timestamp(i), i)
@@ -92,7 +89,7 @@ def test_ids_stay_stable_on_real_faces_in_motion(smile_analyzer, genki_faces, de
 def test_smoothing_removes_a_one_frame_smile_on_real_faces(smile_analyzer, genki_faces):
     """Frame 15 shows a smiling face in place of the neutral one for one frame: the raw model says
     smile on that frame; the smoothed label does not change."""
-    pipe = LivePipeline(smile_analyzer)
+    pipe = smile_analyzer.session()
     raw_labels, shown = [], []
     for i in range(30):
         img = two_faces(genki_faces, i, smiling_at={15})

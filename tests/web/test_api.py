@@ -156,7 +156,7 @@ def test_busy_server_answers_503_with_retry_after(yunet_path, photos_dir, route)
 
     app = create_app(serve_options(yunet_path, workers=1, queue_timeout_s=0.01))
     with TestClient(app) as c:
-        with app.state.pool.borrow(1.0):  # the only worker is taken
+        with app.state.workers.slot(1.0):  # the only worker is taken
             r = c.post(
                 route,
                 files={

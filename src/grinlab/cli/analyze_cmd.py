@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .options import FLIP_TTA_HELP
+from .options import add_analyzer_arguments
 
 NAME = "analyze"
 HELP = "find every face in images, folders (recursive) or videos and classify it"
@@ -16,49 +16,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out", required=True, help="output folder (results.jsonl, results.csv, annotated/, timeline/)"
     )
-    p.add_argument(
-        "--detector",
-        default="auto",
-        help="face detector: auto (yunet if its model is present, else haar), haar, yunet",
-    )
-    p.add_argument(
-        "--yunet-model", metavar="PATH", help="a local YuNet .onnx file (else the cached download)"
-    )
-    p.add_argument(
-        "--models",
-        nargs="+",
-        default=None,
-        metavar="MODEL",
-        help="shipped model names (see `grinlab models`), .onnx files or cascade cards; "
-        "default: smile, valence and emotion7 (those shipped)",
-    )
     p.add_argument("--every", type=int, default=1, metavar="N", help="analyse every N-th video frame")
     p.add_argument("--csv", action="store_true", help="also write results.csv (one row per face and model)")
     p.add_argument("--no-annotate", action="store_true", help="do not write annotated images/videos")
+    add_analyzer_arguments(p, stills=True, frames=True)
     p.add_argument("--legend", action="store_true",
                    help="number every face in annotated images and list their labels below the picture "
                         "(default: only faces whose label fits nowhere beside them)")  # fmt: skip
-    p.add_argument(
-        "--crops", action="store_true", help="each input image is already one cropped face: skip detection"
-    )
-    p.add_argument(
-        "--max-faces", type=int, help="keep at most this many faces per frame (highest score first)"
-    )
-    p.add_argument("--min-face", type=int, help="ignore faces smaller than this many pixels")
-    p.add_argument("--flip-tta", action="store_true", help=FLIP_TTA_HELP)
-    p.add_argument(
-        "--detect-width",
-        type=int,
-        metavar="PX",
-        help="detect on a copy downscaled to this width (default 800): smaller is faster on video but "
-        "misses small faces (benchmarks/results/analyze_speed.json)",
-    )
-    p.add_argument(
-        "--max-pixels",
-        type=int,
-        default=50_000_000,
-        help="refuse images larger than this (decompression bombs)",
-    )
     p.add_argument(
         "--resume", action="store_true", help="continue a killed run in --out, skipping finished inputs"
     )
@@ -81,15 +45,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     import json
 
-    from ..pipeline import AnalyzerOptions
     from ..progress import progress_enabled
-    from .options import detector_options
+    from .options import analyzer_options
 
-    det_opts = detector_options(args)
-    options = AnalyzerOptions(
-        detector=args.detector, detector_options=det_opts, models=tuple(args.models) if args.models else None,
-        faces_are_crops=args.crops, max_faces=args.max_faces, flip_tta=args.flip_tta,
-    )  # fmt: skip
+    options = analyzer_options(args)
     progress = progress_enabled()
     if args.engine == "ray":
         from ..scale.ray_driver import run_ray

@@ -51,14 +51,14 @@ def run(args) -> int:
         raise GrinlabError("give a SOURCE (camera index, video file or stream URL), or --write-config FILE")
     config = load_config(args.config)
     sigterm_as_interrupt()
-    stream, pipeline = build(args)
+    stream, session = build(args)
     events = EventLog(args.events or default_events_path(), snapshots=config.gate.snapshots)
     print(f"gate events: {events.path}", file=sys.stderr)
     actions = GateActions(config.actions, events)
-    gate = SmileGate(config.gate, events, actions)
+    session.gate = SmileGate(config.gate, events, actions)
     try:
-        summary = run_live(stream, pipeline, gate=gate, log_path=args.log, video_path=args.out_video,
-                           show=args.show)  # fmt: skip
+        summary = run_live(stream, session, log_path=args.log, video_path=args.out_video, show=args.show,
+                           overwrite=args.force)  # fmt: skip
     finally:
         actions.close()
         events.close()

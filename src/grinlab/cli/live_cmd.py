@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from .options import FLIP_TTA_HELP
+from .options import add_analyzer_arguments
 
 NAME = "live"
 HELP = "analyse a camera (0, 1, ...), video file or RTSP/HTTP stream live: ids, smoothed labels, latency"
@@ -22,17 +22,7 @@ def add_live_arguments(p: argparse.ArgumentParser, source_optional: bool = False
         nargs="?" if source_optional else None,
         help="camera index (0), video file, or rtsp:// / http:// URL",
     )
-    p.add_argument("--models", nargs="+", default=None, metavar="MODEL",
-                   help="shipped model names, .onnx files or cascade cards (default: the shipped defaults)")  # fmt: skip
-    p.add_argument("--detector", default="auto", help="auto, yunet or haar")
-    p.add_argument("--yunet-model", metavar="PATH", help="a local YuNet .onnx file")
-    p.add_argument("--detect-width", type=int, metavar="PX", help="detect on a copy this wide (default 800)")
-    p.add_argument("--min-face", type=int, help="ignore faces smaller than this many pixels")
-    p.add_argument("--flip-tta", action="store_true", help=FLIP_TTA_HELP)
-    p.add_argument("--detect-every", type=int, default=1, metavar="N",
-                   help="run the detector every N-th frame and follow faces in between (default 1)")  # fmt: skip
-    p.add_argument("--smoothing-ms", type=float, default=150.0,
-                   help="time constant of the label smoothing in ms (0 = off; default 150)")  # fmt: skip
+    add_analyzer_arguments(p, frames=True, images=False)
     p.add_argument("--log", metavar="FILE.jsonl", help="write one JSON line per frame (faces, latency, fps)")
     p.add_argument("--out-video", metavar="FILE.mp4", help="write the annotated stream to a video")
     p.add_argument("--show", action="store_true", help="open a window (needs an OpenCV build with a GUI)")
@@ -54,11 +44,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build(args):
-    """(stream, pipeline) from the shared options; the caller closes the stream."""
+    """(stream, session) from the shared options; the caller closes the stream (``gate`` sets
+    ``session.gate``)."""
     from ..io.streams import open_stream
-    from ..live import NO_GUI_HELP, LivePipeline, has_gui
-    from ..pipeline import Analyzer, AnalyzerOptions
-    from ..track import FaceTracker, TrackerOptions
+    from ..live import NO_GUI_HELP, has_gui
+    from ..pipeline import Analyzer
+    from .options import analyzer_options
 
     for option, path in (("--log", args.log), ("--out-video", args.out_video)):
         if path and Path(path).exists() and not args.force:
@@ -71,17 +62,11 @@ def build(args):
         from ..errors import GrinlabError
 
         raise GrinlabError(NO_GUI_HELP)
-    from .options import detector_options
-
-    det_opts = detector_options(args)
-    tracker = FaceTracker(TrackerOptions(smoothing_ms=args.smoothing_ms))
-    analyzer = Analyzer(AnalyzerOptions(detector=args.detector, detector_options=det_opts,
-                                        models=tuple(args.models) if args.models else None,
-                                        flip_tta=args.flip_tta))  # fmt: skip
-    pipeline = LivePipeline(analyzer, tracker, detect_every=args.detect_every)
+    analyzer = Analyzer(analyzer_options(args))
+    session = analyzer.session()
     stream = open_stream(args.source, realtime=True if args.realtime else None, max_retries=args.retries,
                          stall_timeout_s=args.stall_timeout, max_frames=args.max_frames)  # fmt: skip
-    return stream, pipeline
+    return stream, session
 
 
 def sigterm_as_interrupt() -> None:
@@ -112,6 +97,7 @@ def run(args) -> int:
     from ..live import run_live
 
     sigterm_as_interrupt()
-    stream, pipeline = build(args)
-    summary = run_live(stream, pipeline, log_path=args.log, video_path=args.out_video, show=args.show)
+    stream, session = build(args)
+    summary = run_live(stream, session, log_path=args.log, video_path=args.out_video, show=args.show,
+                       overwrite=args.force)  # fmt: skip
     return report(NAME, summary, args.json, args.log)

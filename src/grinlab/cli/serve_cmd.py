@@ -6,7 +6,7 @@ import argparse
 import ipaddress
 import sys
 
-from .options import FLIP_TTA_HELP
+from .options import add_analyzer_arguments
 
 NAME = "serve"
 HELP = "serve the HTTP API and the browser page (upload a photo or use the camera); needs grinlab[web]"
@@ -16,18 +16,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0 exposes it to the network)")  # fmt: skip
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--models", nargs="+", default=None, metavar="MODEL",
-                   help="shipped model names, .onnx files or cascade cards (default: the shipped defaults)")  # fmt: skip
-    p.add_argument("--detector", default="auto", help="auto, yunet or haar")
-    p.add_argument("--yunet-model", metavar="PATH", help="a local YuNet .onnx file")
-    p.add_argument("--detect-width", type=int, metavar="PX", help="detect on a copy this wide (default 800)")
-    p.add_argument("--flip-tta", action="store_true", help=FLIP_TTA_HELP)
-    p.add_argument("--workers", type=int, default=2, help="analyses at once, one model set each (default 2)")
+    add_analyzer_arguments(p, frames=True)
+    p.add_argument("--workers", type=int, default=2, help="analyses at once over one loaded model set (default 2)")
     p.add_argument("--max-upload-mb", type=float, default=10.0, help="largest upload accepted (default 10)")
-    p.add_argument(
-        "--max-pixels", type=int, default=25_000_000, help="largest image accepted (default 25 MP)"
-    )
-    p.add_argument("--detect-every", type=int, default=1, metavar="N", help="live: detect every N-th frame")
     p.add_argument(
         "--gate-config", metavar="FILE.toml", help="smile gate settings for the page ([gate] section)"
     )
@@ -38,18 +29,14 @@ def run(args) -> int:
 
     from ..errors import GrinlabError
     from ..gate import load_config
-    from ..pipeline import AnalyzerOptions
     from ..web.app import ServeOptions, create_app
-    from .options import detector_options
+    from .options import analyzer_options
 
-    det_opts = detector_options(args)
     if not 0 < args.port < 65536:
         raise GrinlabError(f"--port must be between 1 and 65535, got {args.port}")
     options = ServeOptions(
-        analyzer=AnalyzerOptions(detector=args.detector, detector_options=det_opts,
-                                 models=tuple(args.models) if args.models else None, flip_tta=args.flip_tta),
-        gate=load_config(args.gate_config).gate, max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
-        max_pixels=args.max_pixels, workers=args.workers, detect_every=args.detect_every,
+        analyzer=analyzer_options(args), gate=load_config(args.gate_config).gate,
+        max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), max_pixels=args.max_pixels, workers=args.workers,
     )  # fmt: skip
     app = create_app(options)
     try:

@@ -87,7 +87,8 @@ def iter_video(
     stop_frame: int | None = None,
 ) -> Iterator[Frame]:
     """Every ``every``-th frame (by absolute index) of frames [start_frame, stop_frame); timestamps from the frame index and the
-    container's fps (falling back to the decoder's position when fps is unknown). A video that
+    container's fps (falling back to the decoder's position when fps is unknown), always strictly
+    increasing. A video that
     cannot be opened, or whose frames are over ``max_pixels`` by its header, yields one error frame
     and no frame is decoded; one that ends early yields an error frame at the end."""
     cap = cv2.VideoCapture(str(path))
@@ -108,7 +109,7 @@ def iter_video(
     try:
         fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
         expected = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        index = 0
+        index, last_ts = 0, None
         if start_frame > 0:
             cap.set(cv2.CAP_PROP_POS_FRAMES, start_frame)
             index = int(cap.get(cv2.CAP_PROP_POS_FRAMES))
@@ -122,6 +123,9 @@ def iter_video(
                 break
             if image is not None:
                 ts = index * 1000.0 / fps if fps > 0 else cap.get(cv2.CAP_PROP_POS_MSEC)
+                if last_ts is not None and ts <= last_ts:  # a container without fps or positions:
+                    ts = last_ts + 1000.0 / 30  # keep time moving forward, as the tracker needs
+                last_ts = ts
                 yield Frame(str(path), index, image, ts)
             index += 1
         if expected and index < min(expected, stop_frame or expected) - 1:

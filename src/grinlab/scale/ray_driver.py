@@ -12,6 +12,7 @@ import cv2
 
 from ..errors import GrinlabError
 from ..io.images import DEFAULT_MAX_PIXELS
+from ..io.video_out import VideoOut
 from .ray_engine import CHUNK_FRAMES, Part, PartWorker, _atomic_write, _init_ray, plan_parts
 
 
@@ -44,6 +45,9 @@ def run_ray(
 
     if every < 1 or chunk_frames < 1:
         raise GrinlabError("--every and --chunk-frames must be at least 1")
+    if options.detect_every > 1:  # a part starts mid-video, with no earlier frame to follow faces from
+        raise GrinlabError("--engine ray detects faces on every video frame (its parts run side by side); "
+                           "drop --detect-every, or analyse locally to follow faces between detections")  # fmt: skip
     workers = workers or len(os.sched_getaffinity(0))
     out_dir = Path(out_dir)
     files = expand_inputs(inputs)
@@ -56,7 +60,7 @@ def run_ray(
     with Analyzer(options) as probe:  # bad models or detector: one error before Ray starts
         now = {**run_options(probe, every, write_csv, annotate, max_pixels), "engine": "ray",
                "chunk_frames": chunk_frames}  # fmt: skip
-        detector, models = probe.detector_name, probe.model_names
+        detector, models, decisions = probe.detector_name, probe.model_names, probe.decisions
     (out_dir / "parts").mkdir(parents=True, exist_ok=True)
     _check_run_options(out_dir, now, resume)
     parts = plan_parts(files, roots, every, chunk_frames)
@@ -79,78 +83,91 @@ def run_ray(
         except ray.exceptions.RayError as exc:
             raise GrinlabError(f"a Ray worker failed for good ({type(exc).__name__}); the finished parts are "
                                f"kept in {out_dir / 'parts'}: rerun with --resume") from None  # fmt: skip
-    _stitch(parts, out_dir, write_csv, annotate, every, summary, parquet)
+    _stitch(parts, out_dir, write_csv, annotate, every, summary, parquet, options.tracker, decisions, max_pixels)
     return summary
 
 
-def _stitch(
-    parts: list[Part], out_dir: Path, write_csv: bool, annotate, every: int, summary, parquet=False
-) -> None:
+def _stitch(parts: list[Part], out_dir: Path, write_csv: bool, annotate, every: int, summary, parquet=False,
+            tracker=None, decisions=None, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:  # fmt: skip
     """Concatenate the parts in order into results.jsonl / results.csv, annotated videos and
-    timelines per video, and done.txt: the single-process runner's files."""
+    timelines per video, and done.txt: the single-process runner's files. A video's frames are
+    tracked and smoothed here, in order across its parts, as one local Session does."""
     from ..io.sinks import CSV_COLUMNS
-    from ..io.timeline import TimelineAccumulator
-    from ..results import frame_from_dict
 
-    lines, csv_body, sources = [], [], []
+    lines, csv_by_source = [], {}
     by_source: dict[str, list[Part]] = {}
     for p in parts:
         by_source.setdefault(p.source, []).append(p)
     for source, group in by_source.items():
-        sources.append(source)
-        timeline = TimelineAccumulator(Path(source).name) if group[0].kind == "video" else None
-        for p in group:
-            text = (out_dir / "parts" / f"{p.key}.jsonl").read_text()
-            lines.append(text)
-            for line in text.splitlines():
-                row = json.loads(line)
+        if group[0].kind == "video":
+            text, table = _track_video(group, out_dir, annotate, every, summary, tracker, decisions, max_pixels)
+        else:
+            text = "".join((out_dir / "parts" / f"{p.key}.jsonl").read_text() for p in group)
+            table = "".join((out_dir / "parts" / f"{p.key}.csv").read_text() for p in group)
+            for row in map(json.loads, text.splitlines()):
                 if row.get("error"):
                     summary.failed[source] = row["error"]
-                    continue
-                summary.frames += 1
-                summary.faces += len(row["faces"])
-                if timeline is not None:
-                    timeline.add(frame_from_dict(row))
-            if write_csv:
-                csv_body.append((out_dir / "parts" / f"{p.key}.csv").read_text())
-        if group[0].kind == "video":
-            if annotate:
-                _join_segments(out_dir, group, every)
-            timeline.write((out_dir / "timeline" / group[0].rel).with_suffix(".png"))
-    summary.items = len(sources) - summary.skipped_done
+                else:
+                    summary.frames, summary.faces = summary.frames + 1, summary.faces + len(row["faces"])
+        lines.append(text)
+        csv_by_source[source] = table
+    summary.items = len(by_source) - summary.skipped_done
     if parquet:
-        _write_parquet(by_source, out_dir)
+        _write_parquet(by_source, csv_by_source, out_dir)
     _atomic_write(out_dir / "results.jsonl", "".join(lines))
     if write_csv:
-        _atomic_write(out_dir / "results.csv", ",".join(CSV_COLUMNS) + "\r\n" + "".join(csv_body))
-    _atomic_write(out_dir / "done.txt", "".join(s + "\n" for s in sources))
+        _atomic_write(out_dir / "results.csv", ",".join(CSV_COLUMNS) + "\r\n" + "".join(csv_by_source.values()))
+    _atomic_write(out_dir / "done.txt", "".join(s + "\n" for s in by_source))
 
 
-def _join_segments(out_dir: Path, group: list[Part], every: int) -> None:
-    """The parts' annotated segments, in order, as one annotated/<video>.mp4 (a frame at a time)."""
-    cap = cv2.VideoCapture(group[0].source)
-    fps = (cap.get(cv2.CAP_PROP_FPS) or 25.0) / every
-    cap.release()
-    final = (out_dir / "annotated" / group[0].rel).with_suffix(".mp4")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(final.stem + ".part.mp4")
-    writer = None
+def _track_video(group: list[Part], out_dir: Path, annotate, every: int, summary, tracker, decisions, max_pixels):
+    """One video's per-frame results from its parts -> tracked rows (JSONL text, CSV text), its
+    timeline and, when asked, its annotated video (decoded again here to draw the tracked labels)."""
+    import csv
+    import io
+
+    from ..io.drawing import draw_frame
+    from ..io.sinks import CSV_COLUMNS, frame_rows, jsonl_line
+    from ..io.sources import iter_video
+    from ..io.timeline import TimelineAccumulator
+    from ..results import frame_from_dict
+    from ..track import FaceTracker
+
+    source, follow = group[0].source, FaceTracker(tracker)
+    timeline = TimelineAccumulator(Path(source).name)
+    lines, table = [], io.StringIO()
+    rows = csv.DictWriter(table, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    tracked = {}
     for p in group:
-        segment = cv2.VideoCapture(str(out_dir / "parts" / f"{p.key}.avi"))
-        while True:
-            ok, frame = segment.read()
-            if not ok:
-                break
-            if writer is None:
-                writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, frame.shape[1::-1])
-            writer.write(frame)
-        segment.release()
-    if writer is not None:
-        writer.release()
-        os.replace(tmp, final)
+        for row in map(json.loads, (out_dir / "parts" / f"{p.key}.jsonl").read_text().splitlines()):
+            if row.get("error"):
+                summary.failed[source] = row["error"]
+                lines.append(jsonl_line(None, source, row["frame_index"], row["error"]))
+                rows.writerows(frame_rows(None, source, row["frame_index"], row["error"]))
+                continue
+            result = follow.update(frame_from_dict(row), decisions)
+            summary.frames, summary.faces = summary.frames + 1, summary.faces + len(result.faces)
+            lines.append(jsonl_line(result, source, result.frame_index))
+            rows.writerows(frame_rows(result, source, result.frame_index))
+            timeline.add(result)
+            tracked[result.frame_index] = result
+    timeline.write((out_dir / "timeline" / group[0].rel).with_suffix(".png"))
+    if annotate and tracked:
+        cap = cv2.VideoCapture(source)
+        fps = (cap.get(cv2.CAP_PROP_FPS) or 25.0) / every
+        cap.release()
+        video = VideoOut((out_dir / "annotated" / group[0].rel).with_suffix(".mp4"), fps,
+                         what_to_do="pass --no-annotate to analyse without it")  # fmt: skip
+        try:
+            for fr in iter_video(Path(source), every, max_pixels=max_pixels):
+                if fr.frame_index in tracked:
+                    video.write(draw_frame(fr.image, tracked[fr.frame_index], legend=False))
+        finally:
+            video.close()
+    return "".join(lines), table.getvalue()
 
 
-def _write_parquet(by_source: dict[str, list[Part]], out_dir: Path) -> None:
+def _write_parquet(by_source: dict[str, list[Part]], csv_by_source: dict[str, str], out_dir: Path) -> None:
     """results.parquet/input=<rel>/part-0.parquet: each input's CSV rows, typed."""
     import csv
     import io
@@ -166,9 +183,8 @@ def _write_parquet(by_source: dict[str, list[Part]], out_dir: Path) -> None:
                "score": pa.float64()}  # fmt: skip
     schema = pa.schema([(c, numeric.get(c, pa.string())) for c in CSV_COLUMNS])
     root = out_dir / "results.parquet"
-    for group in by_source.values():
-        text = "".join((out_dir / "parts" / f"{p.key}.csv").read_text() for p in group)
-        rows = list(csv.DictReader(io.StringIO(text), fieldnames=CSV_COLUMNS))
+    for source, group in by_source.items():
+        rows = list(csv.DictReader(io.StringIO(csv_by_source[source]), fieldnames=CSV_COLUMNS))
         columns = {c: [_typed(r[c], schema.field(c).type) for r in rows] for c in CSV_COLUMNS}
         folder = root / f"input={urllib.parse.quote(group[0].rel, safe='')}"
         folder.mkdir(parents=True, exist_ok=True)

@@ -94,10 +94,14 @@ class PartWorker:
         self.max_pixels = max_pixels
 
     def run(self, part: Part) -> dict:
+        """Stills: rows, CSV and annotated image, as the local runner writes them. Video frames: the
+        per-frame results only (detect and classify on every frame: a part has no earlier frame to
+        follow); the driver tracks and smooths each video's frames in order and draws its video,
+        so the rows equal a local run's."""
         import csv
         import io
 
-        from ..batch import _atomic_imwrite
+        from ..batch import _atomic_imwrite, analyzed_frames
         from ..io.drawing import draw_frame
         from ..io.sinks import CSV_COLUMNS, frame_rows, jsonl_line
         from ..io.sources import iter_image, iter_video
@@ -106,40 +110,27 @@ class PartWorker:
         parts = self.out / "parts"
         lines, table = [], io.StringIO()
         rows = csv.DictWriter(table, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        writer, faces, frames, errors = None, 0, 0, []
-        segment = parts / f"{part.key}.avi"
+        faces, frames, errors = 0, 0, []
         if part.kind == "image":
             stream = iter_image(Path(part.source), self.max_pixels)
         else:
             stream = iter_video(Path(part.source), self.every, part.start, self.max_pixels, part.stop)
-        for fr in stream:
+        for fr, result in analyzed_frames(self.analyzer, stream, "image"):
             frame_index = -1 if (fr.error and part.kind == "video") else fr.frame_index
-            if fr.error:
+            if result is None:
                 errors.append(fr.error)
                 lines.append(jsonl_line(None, fr.source, frame_index, fr.error))
                 rows.writerows(frame_rows(None, fr.source, frame_index, fr.error))
                 continue
-            result = self.analyzer.analyze(fr.image, source=fr.source, frame_index=fr.frame_index)
+            frames, faces = frames + 1, faces + len(result.faces)
             if part.kind == "video":
                 result = replace(result, timestamp_ms=fr.timestamp_ms)
-            frames, faces = frames + 1, faces + len(result.faces)
             lines.append(jsonl_line(result, fr.source, fr.frame_index))
             rows.writerows(frame_rows(result, fr.source, fr.frame_index))
             if self.annotate and part.kind == "image":
                 legend = True if self.annotate == "legend" else None
                 _atomic_imwrite((self.out / "annotated" / part.rel).with_suffix(".jpg"),
                                 draw_frame(fr.image, result, legend=legend))  # fmt: skip
-            elif self.annotate:
-                drawn = draw_frame(fr.image, result, legend=False)
-                if writer is None:
-                    tmp = segment.with_name(segment.name + ".tmp.avi")
-                    writer = cv2.VideoWriter(
-                        str(tmp), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, drawn.shape[1::-1]
-                    )
-                writer.write(drawn)
-        if writer is not None:
-            writer.release()
-            os.replace(segment.with_name(segment.name + ".tmp.avi"), segment)
         _atomic_write(parts / f"{part.key}.jsonl", "".join(lines))
         _atomic_write(parts / f"{part.key}.csv", table.getvalue())
         import resource

@@ -12,8 +12,8 @@
 Limits: uploads over ``max_upload_bytes`` get 413 before the body is read (Content-Length) or as
 soon as it passes the limit (chunked); images over ``max_pixels`` 413; a request that is not
 multipart, or a part that is not JPEG/PNG/WebP/BMP, 415; an undecodable image 422. At most
-``workers`` analyses run at once (each worker owns an Analyzer: YuNet's OpenCV detector is not
-thread-safe); at most ``max_pending`` requests wait for one, and a request that waits longer than
+``workers`` analyses run at once, over one loaded Analyzer (its models are shared; each
+concurrent detection gets its own OpenCV detector); at most ``max_pending`` requests wait for one, and a request that waits longer than
 ``queue_timeout_s`` gets 503 with Retry-After. An upload body that has not arrived whole within
 ``upload_timeout_s`` gets 408 (slow-loris clients do not hold the server); a live session idle, or
 not reading its replies, for ``live_idle_timeout_s`` is closed (code 1001), freeing its slot. A text
@@ -25,19 +25,15 @@ Clients never name files on the server: images arrive as bytes, models are fixed
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
-import queue
 import threading
-import time
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
 import cv2
-from fastapi import FastAPI, File, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, File, UploadFile, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -46,14 +42,14 @@ from starlette.exceptions import HTTPException
 
 from .. import __version__
 from ..errors import GrinlabError
-from ..gate import GateOptions, SmileGate
+from ..gate import GateOptions
 from ..io.drawing import draw_frame
-from ..io.images import ImageTooLarge, decode_image
-from ..live import LivePipeline
+from ..io.images import DEFAULT_MAX_PIXELS, ImageTooLarge, decode_image
 from ..pipeline import Analyzer, AnalyzerOptions
 from ..shipped import model_size_bytes
-from ..track import FaceTracker
+from .live_socket import LiveLimits, serve_live
 from .schemas import ErrorOut, FrameOut, HealthOut, ModelOut
+from .workers import Busy, SessionCount, WorkerSlots
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -67,12 +63,11 @@ class ServeOptions:
     analyzer: AnalyzerOptions = field(default_factory=AnalyzerOptions)
     gate: GateOptions = field(default_factory=GateOptions)
     max_upload_bytes: int = 10 * 1024 * 1024
-    max_pixels: int = 25_000_000
+    max_pixels: int = DEFAULT_MAX_PIXELS
     workers: int = 2
     max_pending: int = 32
     queue_timeout_s: float = 10.0
     max_live_sessions: int = 4
-    detect_every: int = 1
     # a client has this long to send a whole upload (a slow-loris body gets 408 and its connection
     # is closed); a live session that sends nothing, or reads none of its replies, for this long
     # is closed, so such clients cannot hold the upload slots or the live sessions
@@ -86,48 +81,6 @@ class ServeOptions:
             raise GrinlabError("max_upload_bytes must be at least 1024 and max_pixels at least 4096")
         if self.upload_timeout_s <= 0 or self.live_idle_timeout_s <= 0:
             raise GrinlabError("upload_timeout_s and live_idle_timeout_s must be positive")
-
-
-class Busy(Exception):
-    pass
-
-
-class AnalyzerPool:
-    """``workers`` Analyzers lent one request (or one live frame) at a time."""
-
-    def __init__(self, options: AnalyzerOptions, size: int):
-        self._free: queue.Queue[Analyzer] = queue.Queue()
-        self.all = [Analyzer(options) for _ in range(size)]
-        for a in self.all:
-            self._free.put(a)
-
-    @contextmanager
-    def borrow(self, timeout_s: float):
-        try:
-            analyzer = self._free.get(timeout=timeout_s)
-        except queue.Empty:
-            raise Busy from None
-        try:
-            yield analyzer
-        finally:
-            self._free.put(analyzer)
-
-    @property
-    def busy(self) -> int:
-        return len(self.all) - self._free.qsize()
-
-    def close(self) -> None:
-        for a in self.all:
-            a.close()
-
-
-def _control_message(text: str) -> str | None:
-    """The "type" of a JSON text frame ({"type": "reset"}), or None for anything else."""
-    try:
-        message = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        return None
-    return message.get("type") if isinstance(message, dict) and isinstance(message.get("type"), str) else None
 
 
 def error_response(code: int, message: str, headers: dict | None = None) -> JSONResponse:
@@ -195,14 +148,18 @@ ImageUpload = Annotated[UploadFile, File(description="a JPEG, PNG, WebP or BMP i
 
 def create_app(options: ServeOptions | None = None) -> FastAPI:
     options = options or ServeOptions()
-    pool = AnalyzerPool(options.analyzer, options.workers)
-    state = {"pending": 0, "live_sessions": 0}
+    analyzer = Analyzer(options.analyzer)
+    workers = WorkerSlots(options.workers)
+    state = {"pending": 0}
     lock = threading.Lock()
+    live_sessions = SessionCount(options.max_live_sessions)
+    live_limits = LiveLimits(options.max_upload_bytes, options.max_pixels, options.queue_timeout_s,
+                             options.live_idle_timeout_s)  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(app):
         yield
-        pool.close()
+        analyzer.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -210,7 +167,8 @@ def create_app(options: ServeOptions | None = None) -> FastAPI:
         version=__version__,
         description="Smile and facial-expression recognition: every face in an image, or live from a camera.",
     )
-    app.state.pool = pool
+    app.state.analyzer = analyzer
+    app.state.workers = workers
     app.add_middleware(
         UploadGuard,
         max_body=options.max_upload_bytes + MULTIPART_OVERHEAD,
@@ -257,7 +215,7 @@ def create_app(options: ServeOptions | None = None) -> FastAPI:
         except GrinlabError as exc:
             raise HTTPException(422, str(exc)) from None
         try:
-            with pool.borrow(options.queue_timeout_s) as analyzer:
+            with workers.slot(options.queue_timeout_s):
                 return img, analyzer.analyze(img, source=name)
         except Busy:
             raise HTTPException(503, "all workers are busy; retry shortly", {"Retry-After": "1"}) from None
@@ -279,14 +237,13 @@ def create_app(options: ServeOptions | None = None) -> FastAPI:
 
     @app.get("/api/health", response_model=HealthOut)
     async def health():
-        first = pool.all[0]
-        return HealthOut(status="ok", version=__version__, models=first.model_names,
-                         detector=first.detector_name, workers=len(pool.all), busy=pool.busy)  # fmt: skip
+        return HealthOut(status="ok", version=__version__, models=analyzer.model_names,
+                         detector=analyzer.detector_name, workers=workers.size, busy=workers.busy)  # fmt: skip
 
     @app.get("/api/models", response_model=list[ModelOut])
     async def models():
         out = []
-        for name, clf in pool.all[0].classifiers.items():
+        for name, clf in analyzer.classifiers.items():
             card = clf.card
             out.append(ModelOut(name=name, task=card.task, labels=list(clf.labels),
                                 architecture=card.architecture, params=card.params,
@@ -315,68 +272,6 @@ def create_app(options: ServeOptions | None = None) -> FastAPI:
 
     @app.websocket("/api/live")
     async def live(ws: WebSocket):
-        await ws.accept()
-        with lock:
-            full = state["live_sessions"] >= options.max_live_sessions
-            if not full:
-                state["live_sessions"] += 1
-        if full:
-            await ws.send_json({"type": "error", "message": "too many live sessions; try again later"})
-            await ws.close(code=1013)
-            return
-        pipeline = LivePipeline(None, FaceTracker(), detect_every=options.detect_every)
-        gate = SmileGate(options.gate)
-        start = time.monotonic()
-        index = 0
-
-        def process(data: bytes, ts: float, i: int) -> dict:
-            t0 = time.perf_counter()
-            img = decode_image(data, "frame", options.max_pixels)
-            with pool.borrow(options.queue_timeout_s) as analyzer:
-                result = pipeline.process(img, ts, i, "camera", analyzer=analyzer)
-            events = gate.update(result)
-            return {"type": "result", "frame": i, "result": result.to_dict(), "gate": gate.status(),
-                    "events": [e.to_dict() for e in events], "server_ms": round((time.perf_counter() - t0) * 1e3, 2)}  # fmt: skip
-
-        idle = options.live_idle_timeout_s
-
-        async def send(reply: dict) -> None:  # a client that reads nothing must not hold the session
-            await asyncio.wait_for(ws.send_json(reply), timeout=idle)
-
-        try:
-            while True:
-                message = await asyncio.wait_for(ws.receive(), timeout=idle)
-                if message["type"] == "websocket.disconnect":
-                    break
-                data = message.get("bytes")
-                if not data:
-                    text = message.get("text") or ""
-                    if not text:
-                        continue
-                    if _control_message(text) == "reset":
-                        pipeline = LivePipeline(None, FaceTracker(), detect_every=options.detect_every)
-                        gate = SmileGate(options.gate)
-                    else:
-                        await send({"type": "error", "message": 'text frames are control messages: '
-                                    'send {"type": "reset"}, or a frame as binary JPEG/PNG bytes'})  # fmt: skip
-                    continue
-                if len(data) > options.max_upload_bytes:
-                    await send({"type": "error", "message": "frame too large"})
-                    continue
-                ts = (time.monotonic() - start) * 1000.0
-                try:
-                    reply = await run_in_threadpool(process, data, ts, index)
-                    index += 1
-                except (GrinlabError, Busy) as exc:
-                    reply = {"type": "error", "message": str(exc) or "all workers are busy"}
-                await send(reply)
-        except asyncio.TimeoutError:  # idle, or not reading its replies: free the session
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(ws.close(code=1001, reason="idle or not reading"), timeout=1.0)
-        except (WebSocketDisconnect, RuntimeError):
-            pass
-        finally:
-            with lock:
-                state["live_sessions"] -= 1
+        await serve_live(ws, analyzer, workers, live_sessions, options.gate, live_limits)
 
     return app
