@@ -277,13 +277,14 @@ class Trainer:
     def _train_epoch(
         self, model, loader, optimizer, scheduler, scaler, weight, device, amp, steps, epoch, teacher=None
     ):
+        """One epoch of optimisation steps: (mean train loss, train accuracy, images seen)."""
         cfg = self.config
         model.train()
         if cfg.init_from and cfg.freeze != "none":
             from .transfer import frozen_bn_eval
 
             frozen_bn_eval(model)
-        total_loss, correct, seen = 0.0, 0, 0
+        total_loss, seen, y_true, y_pred = 0.0, 0, [], []
         bar = tqdm(
             total=steps, desc=f"epoch {epoch}/{cfg.epochs}", leave=False, disable=not progress_enabled()
         )
@@ -307,12 +308,16 @@ class Trainer:
                 scheduler.step()
             hard = y.argmax(1) if y.ndim == 2 else y
             total_loss += float(loss.detach()) * len(x)
-            correct += int((logits.argmax(1) == hard).sum())
+            y_true.append(hard)  # kept on the device; one copy to the CPU after the epoch
+            y_pred.append(logits.argmax(1))
             seen += len(x)
             bar.update(1)
             bar.set_postfix(loss=f"{total_loss / seen:.4f}")
         bar.close()
-        return total_loss / max(seen, 1), correct / max(seen, 1), seen
+        if not seen:
+            return 0.0, 0.0, 0
+        y_true, y_pred = torch.cat(y_true).cpu().numpy(), torch.cat(y_pred).cpu().numpy()
+        return total_loss / seen, classification_metrics(y_true, y_pred, self.classes_)["accuracy"], seen
 
     @torch.no_grad()
     def _validate(self, model, loader, device):
