@@ -5,12 +5,13 @@
 - faces found on the 1927 Solvay conference photo (29 people);
 - median detect time on a 640x480 frame (a dlib photo letterboxed to 640x480).
 
-    OMP_NUM_THREADS=1 python benchmarks/detection_quality.py --sweep
+    OMP_NUM_THREADS=1 python benchmarks/detection_quality.py --sweep --scale-sweep
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -25,7 +26,7 @@ import bench_io
 import cv2
 import numpy as np
 
-from grinlab.detect import create_detector
+from grinlab.detect import DetectorOptions, create_detector
 from grinlab.results import FaceBox
 
 HERE = Path(__file__).resolve().parent
@@ -87,6 +88,19 @@ def evaluate(detector, photos: Path, repeats: int = 20) -> dict:
     }  # fmt: skip
 
 
+@contextlib.contextmanager
+def smallest_px(px: float):
+    """YuNet with another smallest reliable face size (the resolution rule's one constant)."""
+    from grinlab.detect import yunet as yunet_module
+
+    before = yunet_module.SMALLEST_RELIABLE_PX
+    yunet_module.SMALLEST_RELIABLE_PX = float(px)
+    try:
+        yield
+    finally:
+        yunet_module.SMALLEST_RELIABLE_PX = before
+
+
 def letterbox(image: np.ndarray, w: int, h: int) -> np.ndarray:
     s = min(w / image.shape[1], h / image.shape[0])
     img = cv2.resize(image, (int(image.shape[1] * s), int(image.shape[0] * s)))
@@ -107,6 +121,8 @@ def main(argv=None) -> int:
     p.add_argument(
         "--sweep", action="store_true", help="also sweep haar settings (how its defaults were chosen)"
     )
+    p.add_argument("--scale-sweep", action="store_true",
+                   help="also sweep YuNet's smallest face at its input (how SMALLEST_RELIABLE_PX was chosen)")  # fmt: skip
     args = p.parse_args(argv)
     args.out = bench_io.output(args, "detection_quality.json")
     photos = Path(args.shared) / "data" / "test-photos"
@@ -120,7 +136,21 @@ def main(argv=None) -> int:
             **evaluate(create_detector("yunet", model_path=yunet), photos, args.repeats),
         },
     }
+    # YuNet before it scaled each image to min_face_size: full resolution up to detect_width (as if
+    # the smallest reliable face were min_face_size itself, so no image shrinks)
+    with smallest_px(DetectorOptions().min_face_size):
+        results["yunet_full_resolution"] = {
+            "options": "defaults, no min_face_size scaling (the default before 2026-11-27)",
+            **evaluate(create_detector("yunet", model_path=yunet), photos, args.repeats),
+        }
     print(json.dumps(results, indent=1))
+    if args.scale_sweep:
+        results["yunet_scale_sweep"] = []
+        for px in (20, 14, 12, 11, 10, 9, 8):
+            with smallest_px(px):
+                r = evaluate(create_detector("yunet", model_path=yunet), photos, args.repeats)
+            results["yunet_scale_sweep"].append({"smallest_reliable_px": px, **r})
+            print(json.dumps(results["yunet_scale_sweep"][-1]))
     if args.sweep:
         sweep = []
         # dlib photos are <= 500 px wide: the detect width matters for Solvay (and the time) only

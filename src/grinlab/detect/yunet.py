@@ -16,10 +16,11 @@ from ..errors import GrinlabError
 from ..results import FaceBox
 from .base import DetectorOptions, as_bgr, downscale, finish
 
-# The smallest face (shorter side, pixels at the detector's input) YuNet finds reliably, measured on
-# the 43 annotated dlib faces and the 29 of the Solvay photo (python benchmarks/detection_quality.py
-# --scale-sweep): every face down to 11 px at its input (Solvay at half size: 29 of 29, dlib 43 of
-# 43), 3 of 29 lost at 10 px, half at 8 px.
+# The smallest face (shorter side, pixels at YuNet's input) it finds reliably, chosen on the 43
+# annotated dlib faces and the 29 people of the Solvay photo (python benchmarks/detection_quality.py
+# --scale-sweep; benchmarks/results/detection_quality.json): at 11 px dlib 43 of 43 found with 2
+# false boxes and Solvay 29 boxes, vs 42 of 43 with 2 false and 30 boxes at full resolution; at
+# 10 px 5 false boxes, at 9 px Solvay drops to 26.
 SMALLEST_RELIABLE_PX = 11.0
 
 
