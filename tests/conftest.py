@@ -110,3 +110,36 @@ def genki_faces(genki_dir, smile_analyzer):
             picked[kind].append(img)
     assert all(len(v) == 2 for v in picked.values()), "not enough confident GENKI-4K faces"
     return picked
+
+
+# -- videos made from those faces, moved frame to frame at 30 frames/s ---------------------
+
+
+@pytest.fixture(scope="session")
+def sequence_video(tmp_path_factory, genki_faces):
+    """A 640x480 mp4 of 90 frames: one neutral face drifting right, then the smiling one."""
+    import cv2
+    from sequences import FPS, H, W, canvas
+
+    path = tmp_path_factory.mktemp("video") / "seq.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (W, H))
+    for i in range(90):
+        face = genki_faces["neutral"][0] if i < 30 else genki_faces["smile"][0]
+        writer.write(canvas([(face, 150 + 2 * i, 100)]))
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="session")
+def long_video(tmp_path_factory, genki_faces):
+    """A 640x480 mp4 of 600 frames (20 s at 30 fps) with one drifting face: long enough that a
+    test can interrupt it mid-run even when the process starts slowly on a loaded machine."""
+    import cv2
+    from sequences import FPS, H, W, canvas
+
+    path = tmp_path_factory.mktemp("video") / "long.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (W, H))
+    for i in range(600):
+        writer.write(canvas([(genki_faces["smile"][0], 150 + (i % 200), 100)]))
+    writer.release()
+    return path

@@ -37,7 +37,12 @@ __version__ = "0.1.0"
 
 # The analyzer loads OpenCV's detector and ONNX Runtime: imported on first use, so `import grinlab`
 # stays light for code that only reads results or cards.
-_LAZY = {"Analyzer": "pipeline", "AnalyzerOptions": "pipeline", "RunningMode": "pipeline", "Session": "session"}
+_LAZY = {
+    "Analyzer": "pipeline",
+    "AnalyzerOptions": "pipeline",
+    "RunningMode": "pipeline",
+    "Session": "session",
+}
 
 
 def __getattr__(name: str):

@@ -269,7 +269,9 @@ def run_batch(
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         _check_run_options(out_dir, run_options(analyzer, every, write_csv, annotate, max_pixels), resume)
-        writer = BatchWriter(out_dir, roots, write_csv=write_csv, annotate=annotate, resume=resume, summary=summary)
+        writer = BatchWriter(
+            out_dir, roots, write_csv=write_csv, annotate=annotate, resume=resume, summary=summary
+        )
     except OSError as exc:
         raise _write_error(out_dir, exc) from None
     bar = tqdm(files, desc="analyze", unit="file", disable=not progress)

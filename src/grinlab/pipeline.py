@@ -30,6 +30,7 @@ from enum import Enum
 
 import numpy as np
 
+from .classify.intensity import smile_intensity
 from .errors import GrinlabError
 from .results import FaceBox, FaceResult, FrameResult, Prediction
 from .session import Session
@@ -182,7 +183,9 @@ class Analyzer:
         self._classifiers.clear()
         self._spare_detectors.clear()
 
-    def session(self, *, detect_every: int | None = None, tracker: TrackerOptions | None = None, gate=None) -> Session:
+    def session(
+        self, *, detect_every: int | None = None, tracker: TrackerOptions | None = None, gate=None
+    ) -> Session:
         """A new per-stream Session (tracker, follow state, optional SmileGate) over this analyzer's
         loaded models; defaults from the options. Sessions are independent of the running mode."""
         self._check_open()
@@ -200,7 +203,9 @@ class Analyzer:
             raise GrinlabError(f"this Analyzer is in {have.name} mode: call {_CALLS[have]}, "
                                f"or create one with mode={mode.name} for {_CALLS[mode]}")  # fmt: skip
 
-    def analyze(self, image: np.ndarray | str | os.PathLike, source: str = "", frame_index: int = 0) -> FrameResult:
+    def analyze(
+        self, image: np.ndarray | str | os.PathLike, source: str = "", frame_index: int = 0
+    ) -> FrameResult:
         """IMAGE mode: analyse one image: an array (uint8 BGR, grey or BGRA) or the path of an image
         file (read as ``grinlab analyze`` reads it; ``source`` defaults to the path)."""
         self._require(RunningMode.IMAGE)
@@ -215,13 +220,17 @@ class Analyzer:
         detect_ms = (time.perf_counter() - t0) * 1e3
         return self.classify_boxes(image, boxes, source, frame_index, None, detect_ms)
 
-    def analyze_frame(self, image: np.ndarray, timestamp_ms: float, source: str = "", frame_index: int = 0) -> FrameResult:
+    def analyze_frame(
+        self, image: np.ndarray, timestamp_ms: float, source: str = "", frame_index: int = 0
+    ) -> FrameResult:
         """VIDEO mode: the frames of one video, timestamps in milliseconds strictly increasing;
         results carry track ids and smoothed predictions."""
         self._require(RunningMode.VIDEO)
         return self._video.process(image, timestamp_ms, frame_index, source)
 
-    def analyze_async(self, image: np.ndarray, timestamp_ms: float, source: str = "", frame_index: int = 0) -> None:
+    def analyze_async(
+        self, image: np.ndarray, timestamp_ms: float, source: str = "", frame_index: int = 0
+    ) -> None:
         """STREAM mode: hand a camera frame over and return at once; its result reaches
         ``result_callback``. Misuse (bad image, timestamps out of order) raises here, in the caller."""
         self._require(RunningMode.STREAM)
@@ -364,33 +373,3 @@ class _StreamWorker:
             self._stopping = True
             self._cv.notify()
         self._thread.join()
-
-
-def smile_intensity(preds: dict[str, Prediction], rules: dict | None = None) -> float | None:
-    """P(smile) of the first smile-capable model: the smile model's P(smile), or the valence model's
-    P(positive) + P(negative smile), or the emotion model's P(happy).
-
-    ``rules`` (model name -> grinlab.classify.decision.DecisionRule) correct those probabilities
-    the way the model's decision does (``DecisionRule.adjusted``, p * w / sum(p * w)): with a
-    threshold t on P(smile) the intensity is p (1 - t) / (p (1 - t) + (1 - p) t), monotone in
-    P(smile), 0 and 1 kept, and exactly 0.5 at p = t; so intensity >= 0.5 is the smile label, as
-    the overlay and the gate's "0.5 = the decision threshold" assume."""
-
-    def corrected(name: str, p: Prediction) -> dict[str, float]:
-        rule = (rules or {}).get(name)
-        if rule is None or rule.kind == "argmax":
-            return p.probabilities
-        labels = list(p.probabilities)
-        adj = rule.adjusted(np.array([p.probabilities[k] for k in labels]))
-        return dict(zip(labels, map(float, adj)))
-
-    for name, p in preds.items():
-        if "smile" in p.probabilities:
-            return corrected(name, p)["smile"]
-        if "positive_smile" in p.probabilities:
-            probs = corrected(name, p)
-            return probs["positive_smile"] + probs.get("negative_smile", 0.0)
-    for name, p in preds.items():
-        if "happy" in p.probabilities:
-            return corrected(name, p)["happy"]
-    return None

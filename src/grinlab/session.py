@@ -65,19 +65,25 @@ class Session:
         try:
             ts = float(timestamp_ms)
         except (TypeError, ValueError):
-            raise GrinlabError(f"timestamp_ms must be a number of milliseconds, got {timestamp_ms!r}") from None
+            raise GrinlabError(
+                f"timestamp_ms must be a number of milliseconds, got {timestamp_ms!r}"
+            ) from None
         if ts != ts:  # NaN compares false with everything and would pass the order check
             raise GrinlabError("timestamp_ms must be a number of milliseconds, got NaN")
         if self._last_ts is not None and ts <= self._last_ts:
             raise GrinlabError(f"timestamps must increase: got {ts:g} ms after {self._last_ts:g} ms")
         self._last_ts = ts
 
-    def process(self, image: np.ndarray, timestamp_ms: float, frame_index: int = 0, source: str = "") -> FrameResult:
+    def process(
+        self, image: np.ndarray, timestamp_ms: float, frame_index: int = 0, source: str = ""
+    ) -> FrameResult:
         """One frame: detect (or follow), classify, track and smooth, then the gate."""
         self.accept(timestamp_ms)
         return self.process_accepted(image, float(timestamp_ms), frame_index, source)
 
-    def process_accepted(self, image: np.ndarray, timestamp_ms: float, frame_index: int, source: str) -> FrameResult:
+    def process_accepted(
+        self, image: np.ndarray, timestamp_ms: float, frame_index: int, source: str
+    ) -> FrameResult:
         """``process`` for a timestamp ``accept`` has already checked (STREAM mode checks in the
         caller's thread and analyses on its worker)."""
         analyzer = self.analyzer

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from grinlab.classify import DecisionRule, OnnxClassifier, decide, load_classifier
+from grinlab.classify.intensity import smile_intensity
 from grinlab.cli import main
 from grinlab.errors import GrinlabError
 from grinlab.modelcard import ModelCard
-from grinlab.pipeline import smile_intensity
 from grinlab.results import FaceBox, FaceResult, FrameResult, Prediction
 from grinlab.shipped import resolve_model
 from grinlab.track import FaceTracker

@@ -17,7 +17,9 @@ from grinlab.pipeline import Analyzer, AnalyzerOptions, RunningMode
 
 
 def yunet(yunet_path, **kw):
-    return AnalyzerOptions(detector="yunet", detector_options={"model_path": str(yunet_path)}, models=("smile",), **kw)
+    return AnalyzerOptions(
+        detector="yunet", detector_options={"model_path": str(yunet_path)}, models=("smile",), **kw
+    )
 
 
 def moving(genki_faces, i):
@@ -29,7 +31,9 @@ def test_image_mode_is_independent_images_without_tracks(yunet_path, photos_dir)
     img = cv2.imread(str(photos_dir / "dlib_faces" / "2008_002470.jpg"))
     with Analyzer(yunet(yunet_path)) as a:
         first, again = a.analyze(img), a.analyze(img)
-    assert len(first.faces) >= 5 and first.to_dict() | {"timings_ms": 0} == again.to_dict() | {"timings_ms": 0}
+    assert len(first.faces) >= 5 and first.to_dict() | {"timings_ms": 0} == again.to_dict() | {
+        "timings_ms": 0
+    }
     assert all(f.track_id is None for f in first.faces) and first.timestamp_ms is None
 
 
@@ -82,7 +86,9 @@ def test_concurrent_threads_get_the_same_answers_as_one_thread(yunet_path, photo
     names = ["2008_002470.jpg", "2009_004587.jpg", "2008_001322.jpg", "2008_002506.jpg"]
     images = [cv2.imread(str(photos_dir / "dlib_faces" / n)) for n in names]
     with Analyzer(yunet(yunet_path)) as a:
-        expected = [[(f.box, f.predictions["smile"].probabilities) for f in a.analyze(im).faces] for im in images]
+        expected = [
+            [(f.box, f.predictions["smile"].probabilities) for f in a.analyze(im).faces] for im in images
+        ]
         out = [[None] * len(images) for _ in range(4)]
 
         def work(t):
@@ -106,7 +112,9 @@ def test_misuse_gives_one_clear_error(yunet_path, photos_dir):
             with pytest.raises(GrinlabError, match="timestamp"):
                 video.analyze_frame(img, bad)
         video.analyze_frame(img, 80.0)  # a refused frame does not break the stream
-        with pytest.raises(GrinlabError, match=r"VIDEO mode: call analyze_frame.*mode=IMAGE for analyze\(image\)"):
+        with pytest.raises(
+            GrinlabError, match=r"VIDEO mode: call analyze_frame.*mode=IMAGE for analyze\(image\)"
+        ):
             video.analyze(img)
         with pytest.raises(GrinlabError, match="VIDEO mode"):
             video.analyze_async(img, 120.0)

@@ -22,7 +22,9 @@ def add_analyzer_arguments(
     g = p.add_argument_group("analysis")
     g.add_argument("--detector", default="auto",
                    help="face detector: auto (yunet if its model is present, else haar), yunet or haar")  # fmt: skip
-    g.add_argument("--yunet-model", metavar="PATH", help="a local YuNet .onnx file (else the cached download)")
+    g.add_argument(
+        "--yunet-model", metavar="PATH", help="a local YuNet .onnx file (else the cached download)"
+    )
     g.add_argument("--models", nargs="+", default=None, metavar="MODEL",
                    help="shipped model names (see `grinlab models`), .onnx files or cascade cards; "
                         "default: smile, valence and emotion7 (those shipped)")  # fmt: skip
@@ -32,7 +34,9 @@ def add_analyzer_arguments(
                         "value is also faster")  # fmt: skip
     g.add_argument("--detect-width", type=int, metavar="PX",
                    help="never detect on a copy wider than this (default 800; see --min-face)")  # fmt: skip
-    g.add_argument("--max-faces", type=int, metavar="N", help="keep at most N faces per frame (highest score first)")
+    g.add_argument(
+        "--max-faces", type=int, metavar="N", help="keep at most N faces per frame (highest score first)"
+    )
     g.add_argument("--flip-tta", action="store_true", help=FLIP_TTA_HELP)
     if images:
         g.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, metavar="N",

@@ -17,7 +17,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0 exposes it to the network)")  # fmt: skip
     p.add_argument("--port", type=int, default=8000)
     add_analyzer_arguments(p, frames=True)
-    p.add_argument("--workers", type=int, default=2, help="analyses at once over one loaded model set (default 2)")
+    p.add_argument(
+        "--workers", type=int, default=2, help="analyses at once over one loaded model set (default 2)"
+    )
     p.add_argument("--max-upload-mb", type=float, default=10.0, help="largest upload accepted (default 10)")
     p.add_argument(
         "--gate-config", metavar="FILE.toml", help="smile gate settings for the page ([gate] section)"

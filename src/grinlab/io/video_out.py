@@ -32,7 +32,9 @@ class VideoOut:
         if self._writer is None:
             self.part.parent.mkdir(parents=True, exist_ok=True)
             h, w = frame.shape[:2]
-            self._writer = cv2.VideoWriter(str(self.part), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, (w, h))
+            self._writer = cv2.VideoWriter(
+                str(self.part), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, (w, h)
+            )
             if not self._writer.isOpened():
                 self._writer = None
                 raise GrinlabError(

@@ -83,7 +83,9 @@ def run_ray(
         except ray.exceptions.RayError as exc:
             raise GrinlabError(f"a Ray worker failed for good ({type(exc).__name__}); the finished parts are "
                                f"kept in {out_dir / 'parts'}: rerun with --resume") from None  # fmt: skip
-    _stitch(parts, out_dir, write_csv, annotate, every, summary, parquet, options.tracker, decisions, max_pixels)
+    _stitch(
+        parts, out_dir, write_csv, annotate, every, summary, parquet, options.tracker, decisions, max_pixels
+    )
     return summary
 
 
@@ -100,7 +102,9 @@ def _stitch(parts: list[Part], out_dir: Path, write_csv: bool, annotate, every: 
         by_source.setdefault(p.source, []).append(p)
     for source, group in by_source.items():
         if group[0].kind == "video":
-            text, table = _track_video(group, out_dir, annotate, every, summary, tracker, decisions, max_pixels)
+            text, table = _track_video(
+                group, out_dir, annotate, every, summary, tracker, decisions, max_pixels
+            )
         else:
             text = "".join((out_dir / "parts" / f"{p.key}.jsonl").read_text() for p in group)
             table = "".join((out_dir / "parts" / f"{p.key}.csv").read_text() for p in group)
@@ -116,11 +120,15 @@ def _stitch(parts: list[Part], out_dir: Path, write_csv: bool, annotate, every: 
         _write_parquet(by_source, csv_by_source, out_dir)
     _atomic_write(out_dir / "results.jsonl", "".join(lines))
     if write_csv:
-        _atomic_write(out_dir / "results.csv", ",".join(CSV_COLUMNS) + "\r\n" + "".join(csv_by_source.values()))
+        _atomic_write(
+            out_dir / "results.csv", ",".join(CSV_COLUMNS) + "\r\n" + "".join(csv_by_source.values())
+        )
     _atomic_write(out_dir / "done.txt", "".join(s + "\n" for s in by_source))
 
 
-def _track_video(group: list[Part], out_dir: Path, annotate, every: int, summary, tracker, decisions, max_pixels):
+def _track_video(
+    group: list[Part], out_dir: Path, annotate, every: int, summary, tracker, decisions, max_pixels
+):
     """One video's per-frame results from its parts -> tracked rows (JSONL text, CSV text), its
     timeline and, when asked, its annotated video (decoded again here to draw the tracked labels)."""
     import csv
