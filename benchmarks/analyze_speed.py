@@ -6,8 +6,10 @@ together. Writes benchmarks/results/analyze_speed.json.
     python benchmarks/analyze_speed.py --peer-python /tmp/fervenv/bin/python
 
 Frames are real photos letterboxed to 640x480 and JPEG-encoded (speed_frames.py). One stream,
-frames one after another, as `grinlab analyze` runs them; "frames_per_s" is 1000 / mean ms per
-frame over all repeats of all frames. The summary is the median over rounds (see the comment in
+frames one after another through ``Analyzer.analyze``; "frames_per_s" is 1000 / mean ms per
+frame over all repeats of all frames. "yunet_analyze_run" is the same frames through `grinlab
+analyze`'s own two-stage run (the next frame decoded and detected on a second thread while this one
+is classified and drawn): frames per second of throughput, as a folder or video gets them. The summary is the median over rounds (see the comment in
 main).
 """
 
@@ -70,6 +72,29 @@ def time_pipeline(analyzer: Analyzer, items: list[tuple[str, bytes]], repeats: i
     }
 
 
+def time_two_stage(analyzer: Analyzer, items: list[tuple[str, bytes]], repeats: int) -> dict:
+    """``grinlab analyze``'s own run (batch.analyzed_frames): a second thread decodes and detects
+    the next frame while this one classifies and draws, so the frame rate is one of throughput;
+    the per-stage means are not comparable with time_pipeline's and are not reported."""
+    from grinlab.batch import analyzed_frames
+    from grinlab.io.sources import Frame
+
+    def source(n):
+        for _ in range(n):
+            for name, data in items:
+                yield Frame(name, 0, decode_image(data, name))
+
+    for _ in analyzed_frames(analyzer, source(1), "image"):  # warm-up
+        pass
+    n = 0
+    t0 = time.perf_counter()
+    for fr, result in analyzed_frames(analyzer, source(repeats), "image"):
+        draw_frame(fr.image, result)
+        n += 1
+    ms = (time.perf_counter() - t0) * 1e3 / n
+    return {"frames_per_s": round(1e3 / ms, 1), "ms_per_frame_mean": round(ms, 2)}
+
+
 def run_peer(python: str, photos: Path, repeats: int) -> dict:
     cmd = [python, str(HERE / "peer_fer.py"), str(photos), str(repeats)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
@@ -117,6 +142,11 @@ def main(argv=None) -> int:
                 "frames_640x480": time_pipeline(analyzer, items, args.repeats),
                 "solvay": time_pipeline(analyzer, big, max(1, args.repeats // 2)),
             }
+            if det == "yunet":  # the default detector, as `grinlab analyze` runs it (two stages)
+                one["grinlab"]["yunet_analyze_run"] = {
+                    "frames_640x480": time_two_stage(analyzer, items, args.repeats),
+                    "solvay": time_two_stage(analyzer, big, max(1, args.repeats // 2)),
+                }
             print(f"round {r + 1}", det, json.dumps(one["grinlab"][det]["frames_640x480"]), flush=True)
         if args.peer_python:
             one["peer"] = run_peer(args.peer_python, photos, args.repeats)
@@ -134,7 +164,7 @@ def main(argv=None) -> int:
         return round(float(np.median(list(values))), 2)
 
     summary = {}
-    for det in analyzers:
+    for det in [*analyzers, "yunet_analyze_run"] if "yunet" in analyzers else analyzers:
         for scene in ("frames_640x480", "solvay"):
             summary[f"{det}_{scene}_frames_per_s"] = median(
                 o["grinlab"][det][scene]["frames_per_s"] for o in rounds

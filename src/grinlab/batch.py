@@ -152,19 +152,83 @@ def _write_error(out_dir: Path, exc: OSError) -> GrinlabError:
     )
 
 
-def analyzed_frames(analyzer: Analyzer, frames, kind: str):
+def analyzed_frames(analyzer: Analyzer, frames, kind: str, ahead: bool = True):
     """(frame, result) for each frame of one input; result None for an error frame. Stills are
     analysed one by one (IMAGE); a video's frames go through one Session in time order (VIDEO
     semantics: detect or follow, track ids, smoothing). The local batch and a Ray worker both
-    analyse through this."""
+    analyse through this.
+
+    ahead: a second thread reads (decodes) the next frames and finds their faces while this one
+    classifies, draws and writes (a two-stage pipeline: on two cores about 1.4x the frames per
+    second of one stage after the other, benchmarks/analyze_speed.py). Results are the same
+    either way; a session that follows faces between detections (detect_every > 1) gets only the
+    decoding ahead, since whether a frame needs the detector depends on the frame before."""
     session = analyzer.session() if kind == "video" else None
-    for fr in frames:
+    detect_ahead = session is None or session.detect_every == 1
+    source = _ahead(analyzer, frames, detect_ahead) if ahead else ((fr, None) for fr in frames)
+    for fr, detected in source:
         if fr.error:
             yield fr, None
         elif session is not None:
-            yield fr, session.process(fr.image, fr.timestamp_ms, fr.frame_index, fr.source)
+            session.accept(fr.timestamp_ms)
+            yield fr, session.process_accepted(fr.image, fr.timestamp_ms, fr.frame_index, fr.source, detected)
+        elif detected is not None:
+            boxes, detect_ms = detected
+            yield fr, analyzer.classify_boxes(fr.image, boxes, fr.source, fr.frame_index, None, detect_ms)
         else:
             yield fr, analyzer.analyze(fr.image, source=fr.source, frame_index=fr.frame_index)
+
+
+_DONE = object()
+
+
+def _ahead(analyzer: Analyzer, frames, detect: bool, depth: int = 2):
+    """(frame, (boxes, detect ms) or None) from a producer thread that iterates ``frames`` (the
+    decoding) and detects, at most ``depth`` frames ahead; its exceptions re-raise here, and
+    closing this generator (the consumer stopped) stops it."""
+    import queue
+    import threading
+    import time
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for fr in frames:
+                detected = None
+                if detect and not fr.error:
+                    t0 = time.perf_counter()
+                    boxes = analyzer.detect(fr.image)
+                    detected = (boxes, (time.perf_counter() - t0) * 1e3)
+                if not put((fr, detected)):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it in its own thread
+            put(exc)
+
+    thread = threading.Thread(target=produce, name="grinlab-read-detect", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 class BatchWriter:
@@ -223,6 +287,7 @@ class BatchWriter:
                 if video is not None:
                     video.write(draw_frame(fr.image, result, legend=False))  # every frame the writer's size
         finally:
+            analyzed.close()  # stops the thread reading ahead when an error ended the video early
             if video is not None:
                 video.close()
         if error:

@@ -82,10 +82,16 @@ class Session:
         return self.process_accepted(image, float(timestamp_ms), frame_index, source)
 
     def process_accepted(
-        self, image: np.ndarray, timestamp_ms: float, frame_index: int, source: str
+        self,
+        image: np.ndarray,
+        timestamp_ms: float,
+        frame_index: int,
+        source: str,
+        detected: tuple[list, float] | None = None,
     ) -> FrameResult:
         """``process`` for a timestamp ``accept`` has already checked (STREAM mode checks in the
-        caller's thread and analyses on its worker)."""
+        caller's thread and analyses on its worker). ``detected``: (boxes, detect ms) of this
+        frame found ahead on another thread (``grinlab.batch``'s two-stage run, detect_every 1)."""
         analyzer = self.analyzer
         analyzer.check_image(image)
         t0 = time.perf_counter()
@@ -96,6 +102,10 @@ class Session:
             follow = bool(boxes)  # every face lost: detect now rather than wait
         if follow:
             self._since_detect += 1
+        elif detected is not None:
+            boxes, ahead_ms = detected
+            t0 -= ahead_ms / 1e3  # the frame's detect time is the other thread's
+            self._since_detect = 0
         else:
             boxes = analyzer.detect(image)
             self._since_detect = 0
