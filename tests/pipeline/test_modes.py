@@ -154,3 +154,36 @@ def test_the_public_api_docstring_example_runs(photos_dir, yunet_path, monkeypat
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.summarize(verbose=False).failed == 0 and test.examples
+
+
+def _rows(pairs):
+    return [(fr.frame_index, None if r is None else {**r.to_dict(), "timings_ms": None}) for fr, r in pairs]
+
+
+def test_reading_ahead_gives_the_same_results_and_stops_cleanly(yunet_path, photos_dir, genki_faces):
+    """batch.analyzed_frames: decoding and detecting on a second thread changes nothing but speed;
+    an exception in the reader reaches the caller; closing early ends the reader thread."""
+    from grinlab.batch import analyzed_frames
+    from grinlab.io.sources import Frame
+
+    names = ["2008_002470.jpg", "2009_004587.jpg", "2008_001322.jpg"]
+    stills = [Frame(n, 0, cv2.imread(str(photos_dir / "dlib_faces" / n))) for n in names]
+    stills.insert(1, Frame("bad.jpg", 0, None, error="bad.jpg: not an image"))
+    video = [Frame("v", i, moving(genki_faces, i), timestamp(i)) for i in range(12)]
+    with Analyzer(yunet(yunet_path)) as a:
+        for frames, kind in ((stills, "image"), (video, "video")):
+            ahead = _rows(analyzed_frames(a, iter(frames), kind, ahead=True))
+            assert ahead == _rows(analyzed_frames(a, iter(frames), kind, ahead=False))
+        assert ahead[-1][1]["faces"][0]["track_id"] in (1, 2) and [i for i, _ in ahead] == list(range(12))
+
+        def broken():
+            yield video[0]
+            raise OSError("disk gone")
+
+        with pytest.raises(OSError, match="disk gone"):
+            list(analyzed_frames(a, broken(), "video"))
+        before = threading.active_count()
+        gen = analyzed_frames(a, iter(video), "video")
+        next(gen)
+        gen.close()
+        assert threading.active_count() == before
