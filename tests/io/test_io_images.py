@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from grinlab.errors import GrinlabError
-from grinlab.io.images import header_size, read_image
+from grinlab.io.images import decode_image, header_size, read_image
 
 
 @pytest.fixture(scope="module")
@@ -102,9 +102,9 @@ def test_input_is_not_modified(tmp_path, photos_dir):
     assert (p.stat().st_mtime_ns, p.read_bytes()) == before
 
 
-def test_dataset_options_keep_grey_and_follow_exif_orientation(tmp_path, astronaut):
-    """What the dataset loaders ask of the one reader: grey files stay grey, and the EXIF
-    Orientation tag is followed; the runtime's default is BGR pixels as stored."""
+def test_reader_keeps_grey_on_request_and_follows_exif_orientation(tmp_path, astronaut):
+    """Grey files stay grey when asked (datasets of grey crops); a phone photo's EXIF Orientation
+    tag is followed by default (analyze, serve and the loaders see it upright, as viewers show it)."""
     pil = pytest.importorskip("PIL.Image", reason="Pillow writes the EXIF fixture")
     grey = cv2.cvtColor(astronaut, cv2.COLOR_BGR2GRAY)
     pgrey = tmp_path / "grey.png"
@@ -120,7 +120,8 @@ def test_dataset_options_keep_grey_and_follow_exif_orientation(tmp_path, astrona
     exif = image.getexif()
     exif[0x0112] = 6
     image.save(rotated, quality=95, exif=exif.tobytes())
-    stored = read_image(rotated)
-    turned = read_image(rotated, exif_orientation=True)
+    stored = read_image(rotated, exif_orientation=False)
+    turned = read_image(rotated)
     assert stored.shape == astronaut.shape
     assert np.array_equal(turned, cv2.rotate(stored, cv2.ROTATE_90_CLOCKWISE))
+    assert np.array_equal(decode_image(rotated.read_bytes(), "upload.jpg"), turned)  # the web upload path

@@ -169,7 +169,7 @@ def decode_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     *,
     keep_grey: bool = False,
-    exif_orientation: bool = False,
+    exif_orientation: bool = True,
 ) -> np.ndarray:
     """Encoded bytes -> uint8 BGR (H, W, 3); see ``read_image`` for the options."""
     if not data:
@@ -214,15 +214,16 @@ def read_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     *,
     keep_grey: bool = False,
-    exif_orientation: bool = False,
+    exif_orientation: bool = True,
 ) -> np.ndarray:
     """Read an image file as uint8 BGR (H, W, 3); the file is only read, never modified. Every
     failure is a GrinlabError naming the file (an ImageTooLarge over ``max_pixels``).
 
     keep_grey: a grey file comes back grey (H, W) instead of BGR (datasets of grey crops keep a
         third of the memory; grinlab.colour converts wherever a model needs the other layout).
-    exif_orientation: turn the pixels as the file's EXIF Orientation tag says. The runtime
-        (analyze, live, serve) reads pixels as stored; dataset loaders have always followed the tag.
+    exif_orientation: turn the pixels as the file's EXIF Orientation tag says (the default, as
+        photo viewers and browsers show a phone's photo: upright, so its faces are found and boxes
+        match what the user sees); False reads the pixels as stored.
     """
     path = Path(path)
     if not path.exists():
