@@ -66,6 +66,9 @@ class AnalyzerOptions:
     tracker: VIDEO / STREAM (and sessions): track ids, smoothing and hysteresis.
     result_callback: STREAM only, required there: called as ``fn(result, image)`` on the worker
         thread for every analysed frame.
+    classify_threads: the models of one frame run side by side on up to this many threads (None:
+        one per model, up to the cores there are; 1: one after another, e.g. a Ray actor given
+        one CPU).
     """
 
     detector: str = "auto"
@@ -79,6 +82,7 @@ class AnalyzerOptions:
     detect_every: int = 1
     tracker: TrackerOptions = field(default_factory=TrackerOptions)
     result_callback: Callable[[FrameResult, np.ndarray], None] | None = field(default=None, compare=False)
+    classify_threads: int | None = None
 
     def __post_init__(self):
         if self.models is None:
@@ -98,6 +102,8 @@ class AnalyzerOptions:
             raise GrinlabError(f"crop_margin must be between 0 and 2, got {self.crop_margin}")
         if self.detect_every < 1:
             raise GrinlabError(f"detect_every must be at least 1, got {self.detect_every}")
+        if self.classify_threads is not None and self.classify_threads < 1:
+            raise GrinlabError(f"classify_threads must be at least 1, got {self.classify_threads}")
         if (self.mode is RunningMode.STREAM) != (self.result_callback is not None):
             raise GrinlabError("STREAM mode needs a result_callback, and only STREAM mode takes one")
 
@@ -127,7 +133,7 @@ class Analyzer:
             self._classifiers[path.stem if m == str(path) else m] = load_classifier(path)
         # the models of one frame run side by side (ONNX Runtime releases the GIL): one thread
         # per model, up to the cores there are; a single model or core runs in the caller's thread
-        workers = min(len(self._classifiers), os.cpu_count() or 1)
+        workers = min(len(self._classifiers), options.classify_threads or len(os.sched_getaffinity(0)))
         self._classify_pool = ThreadPoolExecutor(workers, "grinlab-classify") if workers > 1 else None
         self._closed = False
         self._video = self.session() if options.mode is RunningMode.VIDEO else None

@@ -89,8 +89,9 @@ class PartWorker:
         from ..pipeline import Analyzer
 
         cv2.setNumThreads(threads)
-        self.analyzer = Analyzer(options)
+        self.analyzer = Analyzer(replace(options, classify_threads=threads))  # the CPUs Ray gave it
         self.out, self.every, self.csv, self.annotate = Path(out_dir), every, write_csv, annotate
+        self.threads = threads
         self.max_pixels = max_pixels
 
     def run(self, part: Part) -> dict:
@@ -115,7 +116,8 @@ class PartWorker:
             stream = iter_image(Path(part.source), self.max_pixels)
         else:
             stream = iter_video(Path(part.source), self.every, part.start, self.max_pixels, part.stop)
-        for fr, result in analyzed_frames(self.analyzer, stream, "image"):
+        # reading ahead is a second busy thread: only for an actor given more than one CPU
+        for fr, result in analyzed_frames(self.analyzer, stream, "image", ahead=self.threads > 1):
             frame_index = -1 if (fr.error and part.kind == "video") else fr.frame_index
             if result is None:
                 errors.append(fr.error)
