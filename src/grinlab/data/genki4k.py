@@ -117,6 +117,18 @@ def _crop_all(
     }
 
 
+def _resolution_rule(detector) -> dict:
+    """What decides the resolution a detector looks at, beyond its options (YuNet's smallest
+    reliable face, 2026-11-27); empty for detectors that detect at the size they are given."""
+    from ..detect import yunet
+
+    return (
+        {"smallest_reliable_px": yunet.SMALLEST_RELIABLE_PX}
+        if isinstance(detector, yunet.YuNetDetector)
+        else {}
+    )
+
+
 def load_genki4k(
     root: str | os.PathLike,
     detector: Any = "auto",
@@ -144,7 +156,8 @@ def load_genki4k(
     key = {
         "loader": "genki4k-v1",
         "detector": name,
-        "detector_options": options,
+        # the detector's own resolution rule changes its boxes: crops cached under another rule are stale
+        "detector_options": {**options, **_resolution_rule(det)},
         "margin": crop_margin,
         "size": crop_size,
         "grey": grey,
