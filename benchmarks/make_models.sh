@@ -81,11 +81,14 @@ emotion7_views() {  # comparison, not shipped: ResNet-tiny distilled from the st
 }
 
 emotion8() {  # FER+ (7 emotions + contempt) learnt from the 10 annotators' vote distributions
-  $G train --data $D/fer2013/fer2013.csv.xz --task emotion8 --model resnet_tiny --epochs 30 \
+  # 60 epochs (~85 s each here): at 30 the net underfit (train 82.7%, PublicTest 81.4% int8); at 60
+  # PublicTest 83.0% int8. The shipped run also passed --time-budget 6000, which planned all 60.
+  $G train --data $D/fer2013/fer2013.csv.xz --task emotion8 --model resnet_tiny --epochs 60 \
     --data-option ferplus="$D/fer2013/ferplus/fer2013new.csv" --data-option label_mode=soft --soft-labels \
     --optimizer adamw --lr 2e-3 --weight-decay 5e-4 --scheduler cosine --warmup-epochs 1 \
-    --augment standard --monitor val_acc --evaluate-test --out $W/emotion8 --force
-  export_both emotion8
+    --augment standard --monitor val_acc --evaluate-test --out $W/emotion8_e60 --force
+  $G export $W/emotion8_e60 --out $W/emotion8_e60.onnx --name emotion8_float --force
+  $G export $W/emotion8_e60 --out $M/emotion8.onnx --name emotion8 --int8 --force
 }
 
 ensemble() {  # the lab's best emotion7 figure: every mean of the emotion7 nets' probabilities
@@ -147,7 +150,7 @@ calibrate() {  # each shipped card's decision rule, chosen on val only (export w
 
 measure() {  # the shipped models, then the float and comparison models beside them (those built here)
   local also=()
-  for f in emotion7_views_int8.onnx emotion7_views.onnx emotion8.onnx emotion7_kd.onnx emotion7.onnx \
+  for f in emotion7_views_int8.onnx emotion7_views.onnx emotion8_e60.onnx emotion7_kd.onnx emotion7.onnx \
       emotion7_kd_long_int8.onnx smile.onnx valence.onnx valence_two_networks.json valence3.onnx \
       valence3_balanced.onnx; do
     [ -f $W/$f ] && also+=($W/$f)

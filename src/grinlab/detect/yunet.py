@@ -18,10 +18,11 @@ from .base import DetectorOptions, as_bgr, downscale, finish
 
 # The smallest face (shorter side, pixels at YuNet's input) it finds reliably, chosen on the 43
 # annotated dlib faces and the 29 people of the Solvay photo (python benchmarks/detection_quality.py
-# --scale-sweep; benchmarks/results/detection_quality.json): at 11 px dlib 43 of 43 found with 2
-# false boxes and Solvay 29 boxes, vs 42 of 43 with 2 false and 30 boxes at full resolution; at
-# 10 px 5 false boxes, at 9 px Solvay drops to 26.
+# --scale-sweep; benchmarks/results/detection_quality.json): at 11 px (with MIN_DETECT_WIDTH 320)
+# dlib 43 of 43 found with 4 false boxes and Solvay 29 boxes, vs 42 of 43 with 2 false and 30
+# boxes at full resolution; at 9 px Solvay drops to 26.
 SMALLEST_RELIABLE_PX = 11.0
+MIN_DETECT_WIDTH = 320
 
 
 class YuNetDetector:
@@ -51,7 +52,10 @@ class YuNetDetector:
         SMALLEST_RELIABLE_PX and no wider than ``detect_width``. Detection time grows with the
         pixels, so a 640x480 frame at the default 20 px is detected at 352x264, ~3x faster."""
         o = self.options
-        fit = int(width * min(1.0, SMALLEST_RELIABLE_PX / o.min_face_size))
+        # never below MIN_DETECT_WIDTH: a small photo costs little at full size, and YuNet on a
+        # tiny input misplaces landmarks (GENKI-4K's ~190-380 px photos shrunk to half lost the
+        # smile model 2.2 points through the pipeline, 96.5% -> 94.3% on val)
+        fit = max(min(width, MIN_DETECT_WIDTH), int(width * min(1.0, SMALLEST_RELIABLE_PX / o.min_face_size)))
         return max(64, fit if o.detect_width is None else min(fit, o.detect_width))
 
     def detect(self, image: np.ndarray) -> list[FaceBox]:
