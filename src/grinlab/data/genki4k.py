@@ -122,11 +122,9 @@ def _resolution_rule(detector) -> dict:
     reliable face, 2026-11-27); empty for detectors that detect at the size they are given."""
     from ..detect import yunet
 
-    return (
-        {"smallest_reliable_px": yunet.SMALLEST_RELIABLE_PX}
-        if isinstance(detector, yunet.YuNetDetector)
-        else {}
-    )
+    if not isinstance(detector, yunet.YuNetDetector):
+        return {}
+    return {"smallest_reliable_px": yunet.SMALLEST_RELIABLE_PX, "full_size_pixels": yunet.FULL_SIZE_PIXELS}
 
 
 def load_genki4k(

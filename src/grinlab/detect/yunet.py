@@ -18,11 +18,13 @@ from .base import DetectorOptions, as_bgr, downscale, finish
 
 # The smallest face (shorter side, pixels at YuNet's input) it finds reliably, chosen on the 43
 # annotated dlib faces and the 29 people of the Solvay photo (python benchmarks/detection_quality.py
-# --scale-sweep; benchmarks/results/detection_quality.json): at 11 px (with MIN_DETECT_WIDTH 320)
-# dlib 43 of 43 found with 4 false boxes and Solvay 29 boxes, vs 42 of 43 with 2 false and 30
-# boxes at full resolution; at 9 px Solvay drops to 26.
+# --scale-sweep; benchmarks/results/detection_quality.json): at 11 px Solvay gives 29 boxes (30 at
+# full resolution), at 9 px 26; 640x480 frames are detected in 6 ms instead of 15. Photos of FULL_SIZE_PIXELS or fewer (the dlib photos, GENKI-4K's,
+# most face crops) are detected at full size: cheap there, and YuNet on a shrunk small photo
+# misplaces landmarks (GENKI-4K's photos at half size cost the smile model 2.2 points through the
+# pipeline, 96.5% -> 94.3% on val) and finds false faces (dlib: 4 false boxes instead of 2).
 SMALLEST_RELIABLE_PX = 11.0
-MIN_DETECT_WIDTH = 320
+FULL_SIZE_PIXELS = 250_000  # 640x480 (307,200) is scaled, 500x500 is not
 
 
 class YuNetDetector:
@@ -47,20 +49,20 @@ class YuNetDetector:
         self.model_path = path
         self._size = (320, 320)
 
-    def detect_width_for(self, width: int) -> int | None:
+    def detect_width_for(self, width: int, height: int) -> int | None:
         """The width YuNet looks at: small enough that faces of ``min_face_size`` shrink to
-        SMALLEST_RELIABLE_PX and no wider than ``detect_width``. Detection time grows with the
-        pixels, so a 640x480 frame at the default 20 px is detected at 352x264, ~3x faster."""
+        SMALLEST_RELIABLE_PX and no wider than ``detect_width``; images of FULL_SIZE_PIXELS or
+        fewer are detected as they are. Detection time grows with the pixels, so a 640x480 frame
+        at the default 20 px is detected at 352x264, ~2x faster."""
         o = self.options
-        # never below MIN_DETECT_WIDTH: a small photo costs little at full size, and YuNet on a
-        # tiny input misplaces landmarks (GENKI-4K's ~190-380 px photos shrunk to half lost the
-        # smile model 2.2 points through the pipeline, 96.5% -> 94.3% on val)
-        fit = max(min(width, MIN_DETECT_WIDTH), int(width * min(1.0, SMALLEST_RELIABLE_PX / o.min_face_size)))
+        fit = width
+        if width * height > FULL_SIZE_PIXELS:
+            fit = int(width * min(1.0, SMALLEST_RELIABLE_PX / o.min_face_size))
         return max(64, fit if o.detect_width is None else min(fit, o.detect_width))
 
     def detect(self, image: np.ndarray) -> list[FaceBox]:
         bgr = as_bgr(image)
-        small, scale = downscale(bgr, self.detect_width_for(bgr.shape[1]))
+        small, scale = downscale(bgr, self.detect_width_for(bgr.shape[1], bgr.shape[0]))
         h, w = small.shape[:2]
         if (w, h) != self._size:
             self._net.setInputSize((w, h))
