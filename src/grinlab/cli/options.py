@@ -58,9 +58,9 @@ def detector_options(args) -> dict:
     opts = {}
     if getattr(args, "yunet_model", None):
         opts["model_path"] = args.yunet_model
-    if getattr(args, "min_face", None):
+    if getattr(args, "min_face", None) is not None:  # 0 is an error to report, not "not given"
         opts["min_face_size"] = args.min_face
-    if getattr(args, "detect_width", None):
+    if getattr(args, "detect_width", None) is not None:
         opts["detect_width"] = args.detect_width
     return opts
 

@@ -26,8 +26,13 @@ class JsonlWriter:
             raise GrinlabError(
                 f"{self.path} already exists; pass --force to overwrite it or choose another file name"
             )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = self.path.open("a" if append else "w", encoding="utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._f = self.path.open("a" if append else "w", encoding="utf-8")
+        except OSError as exc:
+            raise GrinlabError(
+                f"{self.path}: cannot write here ({exc.strerror or exc}); choose a file in a writable folder"
+            ) from None
         self._lock = threading.Lock()
         self.count = 0
 

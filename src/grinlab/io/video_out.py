@@ -38,7 +38,7 @@ class VideoOut:
             if not self._writer.isOpened():
                 self._writer = None
                 raise GrinlabError(
-                    f"{self.path}: OpenCV cannot write a {self.fourcc} video here (no encoder in this build, "
+                    f"{self.path}: OpenCV cannot write {self.fourcc} video here (no encoder in this build, "
                     f"or the folder is not writable); {self.what_to_do}"
                 )
         self._writer.write(frame)
