@@ -14,7 +14,7 @@ import errno
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import cv2
@@ -109,7 +109,7 @@ def run_options(analyzer: Analyzer, every: int, write_csv: bool, annotate: bool,
         "max_faces": opts.max_faces,
         "crop_margin": opts.crop_margin,
         "detect_every": opts.detect_every,
-        "tracker": {k: getattr(opts.tracker, k) for k in sorted(vars(opts.tracker))},
+        "tracker": asdict(opts.tracker),
         "every": every,
         "csv": write_csv,
         "annotate": annotate,
@@ -339,26 +339,42 @@ def run_batch(
         )
     except OSError as exc:
         raise _write_error(out_dir, exc) from None
-    bar = tqdm(files, desc="analyze", unit="file", disable=not progress)
+    bar = tqdm(total=len(files), desc="analyze", unit="file", disable=not progress)
     try:
-        for path in bar:
-            source = str(path)
-            if writer.is_done(source):
+        i = 0
+        while i < len(files):
+            path = files[i]
+            if writer.is_done(str(path)):
                 summary.skipped_done += 1
+                i += 1
+                bar.update(1)
                 continue
-            summary.items += 1
-            rel = _relative_name(path, roots)
             if kind_of(path) == "video":
+                summary.items += 1
                 frames = _video_frames(path, every, max_pixels, progress)
+                rel = _relative_name(path, roots)
                 writer.video(path, rel, analyzed_frames(analyzer, frames, "video"), _video_fps(path, every))
-            else:
-                for fr, result in analyzed_frames(analyzer, iter_image(path, max_pixels), "image"):
-                    writer.still(fr, result, rel)
-            writer.finish_item(source)
-            bar.set_postfix(faces=summary.faces, failed=len(summary.failed))
+                writer.finish_item(str(path))
+                i += 1
+                bar.update(1)
+                continue
+            # a run of stills is one stream, so the next photo is read and detected while this one
+            # is classified and written (each is marked done after its rows, as before)
+            j = i
+            while j < len(files) and kind_of(files[j]) != "video" and not writer.is_done(str(files[j])):
+                j += 1
+            stills = (fr for p in files[i:j] for fr in iter_image(p, max_pixels))
+            for fr, result in analyzed_frames(analyzer, stills, "image"):
+                summary.items += 1
+                writer.still(fr, result, _relative_name(Path(fr.source), roots))
+                writer.finish_item(fr.source)
+                bar.update(1)
+                bar.set_postfix(faces=summary.faces, failed=len(summary.failed))
+            i = j
     except OSError as exc:
         raise _write_error(out_dir, exc) from None
     finally:
+        bar.close()
         writer.close()
     return summary
 
