@@ -175,7 +175,9 @@ def _init_ray(address: str | None, workers: int) -> None:
         if address:
             ray.init(address=address, **quiet)
         else:
-            ray.init(num_cpus=workers, **quiet)
+            # "local": a new Ray of our own, even when a cluster started with `ray start` runs here
+            # (plain ray.init() would join it and refuse num_cpus)
+            ray.init(address="local", num_cpus=workers, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray instance"
         raise GrinlabError(f"cannot reach {where} ({str(exc).splitlines()[0][:200]}); "
