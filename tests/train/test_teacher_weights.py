@@ -3,17 +3,28 @@ the same function as the ONNX file, a compact file that names its source, refusa
 
 from __future__ import annotations
 
+import copy
+import json
+
 import numpy as np
 import pytest
 import torch
+from test_trainer import quick_config
 
 from grinlab.errors import GrinlabError
 from grinlab.modelcard import sha256_file
-from grinlab.preprocess import Preprocessing
+from grinlab.preprocess import Preprocessing, normalize
 from grinlab.shipped import resolve_model
 from grinlab.train.distill import Teacher
-from grinlab.train.teacher_weights import load_teacher_weights, save_teacher_weights, zoo_model_from_onnx
+from grinlab.train.export import export_onnx
+from grinlab.train.teacher_weights import (
+    load_teacher_weights,
+    save_teacher_weights,
+    unfold_batchnorm,
+    zoo_model_from_onnx,
+)
 from grinlab.train.torch_data import FaceTorchDataset, make_loader
+from grinlab.train.trainer import Trainer
 
 CLASSES = ("no_smile", "smile")
 
@@ -52,3 +63,76 @@ def test_refuses_what_is_not_a_float_zoo_export(tmp_path):
     torch.save({"format": "something-else"}, tmp_path / "other.pt")
     with pytest.raises(GrinlabError, match="not a grinlab-teacher-weights-1 file"):
         load_teacher_weights(tmp_path / "other.pt")
+
+
+def _batchnorms(model):
+    return [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+
+
+@pytest.fixture(scope="module")
+def resnet_export(smile_splits, tmp_path_factory):
+    """A resnet_tiny (BatchNorm after every convolution) trained briefly and exported: the export
+    folds its BatchNorm layers."""
+    root = tmp_path_factory.mktemp("resnet_export")
+    Trainer(quick_config(model="resnet_tiny", epochs=2, lr=3e-3, augment="light"), root / "run").fit(
+        *smile_splits
+    )
+    return export_onnx(root / "run", root / "resnet.onnx", name="resnet") and root / "resnet.onnx"
+
+
+def test_unfolded_batchnorm_keeps_the_function_and_trains_from_it(smile_splits, resnet_export):
+    spec = Preprocessing()
+    x = torch.from_numpy(normalize(FaceTorchDataset(smile_splits[0], spec).images, spec))
+    model, _ = zoo_model_from_onnx(resnet_export)
+    folded = copy.deepcopy(model)
+    with torch.no_grad():
+        exported = torch.softmax(model(x), 1)
+        for bn in _batchnorms(folded):  # folded, a training batch would rescale every channel
+            bn.train()
+        folded_in_training = torch.softmax(folded(x), 1)
+    assert unfold_batchnorm(model, x) == len(_batchnorms(model)) > 0
+    with torch.no_grad():
+        unfolded = torch.softmax(model(x), 1)
+        for bn in _batchnorms(model):
+            bn.train()
+        unfolded_in_training = torch.softmax(model(x), 1)
+    assert torch.allclose(unfolded, exported, atol=1e-4)
+    # on the batch whose statistics it was given, training-mode BatchNorm computes the same function
+    assert torch.allclose(unfolded_in_training, exported, atol=1e-3)
+    print("folded in training mode: max diff", float((folded_in_training - exported).abs().max()))
+    assert float((folded_in_training - exported).abs().max()) > 0.05
+    assert unfold_batchnorm(model, x) == 0  # nothing left folded
+
+
+def test_training_starts_from_an_exported_network(smile_splits, resnet_export, tmp_path):
+    run = tmp_path / "run"
+    config = quick_config(
+        model="resnet_tiny", epochs=1, augment="none", lr=1e-3, init_from=str(resnet_export)
+    )
+    history = Trainer(config, run).fit(*smile_splits)
+    info = json.loads((run / "config.json").read_text())
+    assert info["init_from"] == {
+        "file": "resnet.onnx",
+        "name": "resnet",
+        "sha256": sha256_file(resnet_export),
+    }
+    print("val acc after one epoch from the exported net:", history[0]["val_acc"])
+    card = export_onnx(run, tmp_path / "m.onnx", name="m")
+    assert card.metrics["initialised_from"]["sha256"] == sha256_file(resnet_export)
+    # a teacher-weights file starts a run the same way and is named by its ONNX source
+    pt = save_teacher_weights(resnet_export, tmp_path / "teacher.pt")
+    config = quick_config(model="resnet_tiny", epochs=1, augment="none", init_from=str(pt))
+    Trainer(config, tmp_path / "run_pt").fit(*smile_splits)
+    info = json.loads((tmp_path / "run_pt" / "config.json").read_text())
+    assert info["init_from"]["sha256"] == sha256_file(resnet_export)
+
+
+def test_an_exported_network_with_other_input_is_refused(smile_splits, resnet_export, tmp_path):
+    config = quick_config(
+        model="resnet_tiny",
+        epochs=1,
+        init_from=str(resnet_export),
+        preprocessing=Preprocessing(size=(64, 64)),
+    )
+    with pytest.raises(GrinlabError, match="same --input-size"):
+        Trainer(config, tmp_path / "run").fit(*smile_splits)

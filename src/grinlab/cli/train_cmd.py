@@ -122,7 +122,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--amp", action="store_true", default=None, help="mixed precision (CUDA only)")
 
     g = p.add_argument_group("transfer learning")
-    g.add_argument("--init-from", metavar="CKPT", help="start from this checkpoint's backbone weights")
+    g.add_argument(
+        "--init-from",
+        metavar="CKPT",
+        help="start from this checkpoint's backbone weights, or from an exported float zoo network (.onnx, "
+        "or a teacher-weights .pt; same architecture and input)",
+    )
     g.add_argument(
         "--freeze",
         help="with --init-from: none, all_but_last (train the last block + new head) or backbone (head only)",

@@ -251,6 +251,8 @@ def export_onnx(
                 else {}
             ),
         }
+    if info.get("init_from"):  # started from an exported network: which one, exactly
+        metrics["initialised_from"] = info["init_from"]
     metrics["onnx_parity"] = {
         "max_abs_diff": diff,
         "n_images": int(len(images)),

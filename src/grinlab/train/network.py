@@ -8,6 +8,7 @@ get the same architecture for the same config.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -21,22 +22,69 @@ from .zoo import create_model
 log = logging.getLogger("grinlab.train.trainer")
 
 
-def build_model(config: TrainConfig, num_classes: int, load_init: bool = True) -> nn.Module:
+def build_model(
+    config: TrainConfig,
+    num_classes: int,
+    load_init: bool = True,
+    bn_sample: Callable[[], torch.Tensor] | None = None,
+) -> nn.Module:
     """The network of ``config``, initialised from ``config.seed``. With ``init_from`` it is a
-    transfer model (backbone weights loaded when ``load_init``; head replaced, part frozen)."""
+    transfer model (backbone weights loaded when ``load_init``; head replaced, part frozen).
+
+    ``init_from`` may be an exported float zoo network (``.onnx`` or a teacher-weights file): its
+    input must be the run's, and its folded BatchNorm layers get the statistics of ``bn_sample()``
+    (model inputs from the training set) so that training starts from the exported function.
+    ``model.init_source_`` then names it (file, name, sha256) for config.json and the card."""
     torch.manual_seed(config.seed)
     spec = config.preprocessing
     model = create_model(config.model, num_classes=num_classes, in_chans=spec.channels, input_size=spec.size)
+    model.init_source_ = None
     if config.init_from:
         from .transfer import load_backbone_weights, prepare_transfer
 
         if load_init:
             if not Path(config.init_from).is_file():
                 raise GrinlabError(f"{config.init_from}: checkpoint to initialise from not found")
-            load_backbone_weights(model, config.init_from)
+            report = load_backbone_weights(model, config.init_from)
+            if report["source_card"] is not None:
+                model.init_source_ = _start_from_export(model, config, report["source_card"], bn_sample)
         freeze = None if config.freeze == "none" else config.freeze
         torch.manual_seed(config.seed + 1)  # the new head's init does not depend on load_init
         summary = prepare_transfer(model, num_classes, freeze=freeze)
         log.info("transfer: %(trainable)d of %(total)d parameters trainable (freeze %(freeze)s)", summary)
     model.zoo_name = config.model
     return model
+
+
+def _start_from_export(model: nn.Module, config: TrainConfig, card: dict, bn_sample) -> dict:
+    """Check an exported network's input against the run's, unfold its BatchNorm layers; returns
+    what config.json and the card say of it."""
+    from ..modelcard import sha256_file
+    from .teacher_weights import unfold_batchnorm
+
+    keys = ("size", "channels", "normalization")
+    theirs = {k: card.get("preprocessing", {}).get(k) for k in keys}
+    ours = {k: config.preprocessing.to_dict()[k] for k in keys}
+    theirs["size"] = list(theirs["size"] or [])
+    ours["size"] = list(ours["size"])
+    if theirs != ours:
+        raise GrinlabError(
+            f"{config.init_from}: it takes {theirs.get('size')} {theirs.get('channels')}-channel input "
+            f"normalised {theirs.get('normalization')!r}, this run {ours['size']} {ours['channels']}-channel "
+            f"{ours['normalization']!r}; give the run the same --input-size, --channels and normalisation"
+        )
+    if bn_sample is None:
+        raise GrinlabError(
+            f"{config.init_from}: an exported network needs training images to unfold its BatchNorm"
+        )
+    n = unfold_batchnorm(model, bn_sample())
+    log.info(
+        "init from exported %s: %d BatchNorm layers given the training crops' statistics", card.get("name"), n
+    )
+    path = Path(config.init_from)
+    return {
+        "file": path.name,
+        "name": card.get("name"),
+        # the exported ONNX file's own sha256 (for a teacher-weights file, that of the ONNX it holds)
+        "sha256": sha256_file(path) if path.suffix.lower() == ".onnx" else card.get("sha256"),
+    }

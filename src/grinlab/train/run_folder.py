@@ -128,6 +128,7 @@ def start_run_folder(
         "preprocessing": config.preprocessing.to_dict(),
         "datasets": {k: v.summary() for k, v in datasets.items() if v is not None},
         **({"teachers": teacher_info} if teacher_info else {}),
+        **({"init_from": model.init_source_} if getattr(model, "init_source_", None) else {}),
         "command": command,
         "device": str(device),
         "versions": {"grinlab": grinlab.__version__, "torch": torch.__version__},

@@ -163,3 +163,53 @@ def load_teacher_weights(path: str | Path) -> tuple[nn.Module, dict]:
         {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
     )
     return model.eval(), card
+
+
+def unfold_batchnorm(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> int:
+    """Give the folded BatchNorm layers of ``model`` (as ``zoo_model_from_onnx`` leaves them: mean 0,
+    variance 1 - eps, scale 1, the folded bias) the statistics of their inputs on ``x``, keeping the
+    function: running mean mu and variance var of each channel, scale sqrt(var + eps), bias mu + b.
+
+    Folded layers compute ``z + b`` in eval mode but normalise by batch statistics in train mode,
+    which would rescale every channel at the first training step; unfolded, a training batch like
+    ``x`` normalises to about what eval mode computes, so fine-tuning starts from the exported net.
+    Returns the number of layers unfolded (those still at their folded statistics)."""
+    bns = [
+        m
+        for m in model.modules()
+        if isinstance(m, nn.BatchNorm2d)
+        and bool((m.running_mean == 0).all())
+        and torch.allclose(m.running_var, torch.full_like(m.running_var, 1.0 - m.eps))
+        and bool((m.weight == 1).all())
+    ]
+    if not bns:
+        return 0
+    moments = {bn: [0.0, 0.0, 0] for bn in bns}  # sum, sum of squares, count per channel
+
+    def record(bn, inputs):
+        z = inputs[0].detach().double()
+        acc = moments[bn]
+        acc[0] = acc[0] + z.sum(dim=(0, 2, 3))
+        acc[1] = acc[1] + (z * z).sum(dim=(0, 2, 3))
+        acc[2] += z.numel() // z.shape[1]
+
+    hooks = [bn.register_forward_pre_hook(record) for bn in bns]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for chunk in x.split(batch_size):
+                model(chunk)
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    with torch.no_grad():
+        for bn, (s, ss, n) in moments.items():
+            mean = s / n
+            var = (ss / n - mean * mean).clamp_min(0.0)
+            bn.running_mean.copy_(mean.float())
+            bn.running_var.copy_(var.float())
+            bn.weight.copy_(torch.sqrt(var + bn.eps).float())
+            bn.bias.add_(mean.float())
+    return len(bns)

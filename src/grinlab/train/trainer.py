@@ -26,6 +26,7 @@ from tqdm import tqdm
 from ..data.dataset import FaceDataset
 from ..errors import GrinlabError
 from ..evaluate.metrics import classification_metrics
+from ..preprocess import normalize
 from ..progress import progress_enabled
 from .checkpoint import restore_checkpoint, save_checkpoint
 from .config import TrainConfig
@@ -50,6 +51,7 @@ from .run_folder import (
 from .teacher_setup import load_run_teacher
 
 log = logging.getLogger(__name__)
+BN_SAMPLE_CROPS = 2048  # unaugmented training crops whose statistics an exported init's BatchNorm gets
 
 
 class Trainer:
@@ -117,7 +119,9 @@ class Trainer:
             len(train_loader) if not cfg.max_train_batches else min(len(train_loader), cfg.max_train_batches)
         )
 
-        model = build_model(cfg, num_classes).to(device)
+        # an exported network to start from (--init-from x.onnx) unfolds its BatchNorm on these crops
+        sample = lambda: torch.from_numpy(normalize(train_t.images[:BN_SAMPLE_CROPS], cfg.preprocessing))  # noqa: E731
+        model = build_model(cfg, num_classes, bn_sample=sample).to(device)
         optimizer = make_optimizer(cfg, model.parameters())
         scheduler, per_step = make_scheduler(cfg, optimizer, steps)
         amp = use_amp(cfg.amp, device)

@@ -30,9 +30,17 @@ FREEZE_CHOICES = ("none", "all_but_last", "all")
 _FREEZE_ALIASES = {"backbone": "all"}
 
 
-def _read_state_dict(checkpoint: str | os.PathLike) -> dict[str, torch.Tensor]:
+def _read_state_dict(checkpoint: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict | None]:
+    """(state dict, the card of the exported network it came from, or None for a checkpoint). An
+    exported float zoo network (``.onnx``, or a teacher-weights ``.pt`` made from one) has its
+    BatchNorm layers folded (see ``teacher_weights.unfold_batchnorm``)."""
     if not os.path.isfile(checkpoint):
         raise GrinlabError(f"{checkpoint}: checkpoint not found")
+    from .teacher_weights import FORMAT, zoo_model_from_onnx
+
+    if str(checkpoint).lower().endswith(".onnx"):
+        model, card = zoo_model_from_onnx(checkpoint)
+        return model.state_dict(), card
     try:
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     except Exception as exc:  # torch raises many types for a file that is not a checkpoint
@@ -40,6 +48,8 @@ def _read_state_dict(checkpoint: str | os.PathLike) -> dict[str, torch.Tensor]:
             f"{checkpoint}: cannot read this checkpoint ({type(exc).__name__}: {exc}); "
             "expected a file written by torch.save (a state dict or a grinlab run's checkpoint)"
         ) from None
+    if isinstance(state, dict) and state.get("format") == FORMAT:  # a teacher-weights file
+        return {k: v.float() for k, v in state["state_dict"].items()}, state["card"]
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
         state = state["model"]  # a grinlab trainer checkpoint
     elif isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
@@ -49,7 +59,7 @@ def _read_state_dict(checkpoint: str | os.PathLike) -> dict[str, torch.Tensor]:
             f"{checkpoint}: not a state dict; expected torch.save(model.state_dict()) or a grinlab "
             'checkpoint with key "model"'
         )
-    return state
+    return state, None
 
 
 def _is_head(key: str) -> bool:
@@ -58,18 +68,21 @@ def _is_head(key: str) -> bool:
 
 def load_backbone_weights(
     model: nn.Module, checkpoint_path: str | os.PathLike, strict_backbone: bool = True
-) -> dict[str, list[str]]:
-    """Load the weights of ``checkpoint_path`` (a raw state dict or a grinlab trainer checkpoint
-    with key "model") into ``model``; head tensors whose shapes differ (another number of
+) -> dict:
+    """Load the weights of ``checkpoint_path`` (a raw state dict, a grinlab trainer checkpoint
+    with key "model", or an exported float zoo network: ``.onnx`` or a teacher-weights file) into
+    ``model``; head tensors whose shapes differ (another number of
     classes) are skipped.
 
     With ``strict_backbone`` every backbone tensor (everything outside ``head``) of the model must
     be in the checkpoint with the same shape, so a checkpoint of another architecture or channel
     count fails loudly instead of half-loading; without it whatever fits is loaded and the rest is
     logged. Returns {"loaded": [...], "skipped": [...] (checkpoint keys not used),
-    "missing": [...] (model backbone keys left at their initial values)}.
+    "missing": [...] (model backbone keys left at their initial values), "source_card": the
+    exported network's card, or None for a checkpoint}. An exported network's BatchNorm layers come
+    folded: ``teacher_weights.unfold_batchnorm`` gives them statistics before training.
     """
-    state = _read_state_dict(checkpoint_path)
+    state, source = _read_state_dict(checkpoint_path)
     own = model.state_dict()
     loadable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     skipped = sorted(k for k in state if k not in loadable)
@@ -100,7 +113,7 @@ def load_backbone_weights(
         ", ".join(skipped[:4]) + (" ..." if len(skipped) > 4 else ""),
         len(missing),
     )
-    return {"loaded": sorted(loadable), "skipped": skipped, "missing": missing}
+    return {"loaded": sorted(loadable), "skipped": skipped, "missing": missing, "source_card": source}
 
 
 def new_head(model: nn.Module, num_classes: int, hidden: int = 256, dropout: float = 0.5) -> nn.Sequential:
