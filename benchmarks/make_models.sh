@@ -96,6 +96,26 @@ ensemble() {  # the lab's best emotion7 figure: every mean of the emotion7 nets'
     $W/emotion7_kd_long.onnx
 }
 
+FERPLUS=(--data $D/fer2013/fer2013.csv.xz --task emotion8 --soft-labels
+  --data-option ferplus="$D/fer2013/ferplus/fer2013new.csv" --data-option label_mode=soft)
+
+ferplus_teacher() {  # a FER+ teacher: the GPU-trained FER2013 teacher resnet18 fine-tuned on the votes
+  # (--init-from an exported network; ~350 s an epoch on this CPU). Not shipped (1.25 ms/face).
+  $G train "${FERPLUS[@]}" --model resnet18 --init-from $S/models/fer_teacher_resnet18.onnx \
+    --optimizer adamw --lr 1e-3 --weight-decay 5e-4 --scheduler cosine --warmup-epochs 1 --batch-size 128 \
+    --augment standard --monitor val_acc --epochs 8 --out $W/ferplus_teacher_r18 --force
+  $G export $W/ferplus_teacher_r18 --out $W/ferplus_teacher_r18.onnx --name ferplus_teacher_r18 --force
+}
+
+emotion8_kd() {  # the 60-epoch emotion8 net, 25 more epochs with the FER+ teacher beside the votes
+  $G train "${FERPLUS[@]}" --model resnet_tiny --init-from $W/emotion8_e60/checkpoints/best.pt \
+    --teacher $W/ferplus_teacher_r18.onnx --distill-weight 0.6 --distill-temperature 2 \
+    --optimizer adamw --lr 1e-3 --weight-decay 5e-4 --scheduler cosine --warmup-epochs 1 \
+    --augment standard --monitor val_acc --epochs 25 --time-budget 3000 --out $W/emotion8_kd --force
+  $G export $W/emotion8_kd --out $W/emotion8_kd.onnx --name emotion8_kd_float --force
+  $G export $W/emotion8_kd --out $W/emotion8_kd_int8.onnx --name emotion8_kd --int8 --force
+}
+
 smile() {  # SMILEsmileD + GENKI-4K (YuNet crops, as at runtime): the shipped smile model
   # without FaceHack: GENKI val 96.3% vs 94.7%, SMILEsmileD 94.4% vs 94.2% (FaceHack's "smile"
   # includes negative smiles, so that data now only trains the valence cascade's own gate)
