@@ -111,7 +111,7 @@ emotion8_kd() {  # the 60-epoch emotion8 net, 25 more epochs with the FER+ teach
   $G train "${FERPLUS[@]}" --model resnet_tiny --init-from $W/emotion8_e60/checkpoints/best.pt \
     --teacher $W/ferplus_teacher_r18.onnx --distill-weight 0.6 --distill-temperature 2 \
     --optimizer adamw --lr 1e-3 --weight-decay 5e-4 --scheduler cosine --warmup-epochs 1 \
-    --augment standard --monitor val_acc --epochs 25 --time-budget 3000 --out $W/emotion8_kd --force
+    --augment standard --monitor val_acc --epochs 25 --time-budget 2400 --out $W/emotion8_kd --force
   $G export $W/emotion8_kd --out $W/emotion8_kd.onnx --name emotion8_kd_float --force
   $G export $W/emotion8_kd --out $W/emotion8_kd_int8.onnx --name emotion8_kd --int8 --force
 }
