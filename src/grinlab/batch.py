@@ -11,6 +11,7 @@ ends the run with one error and leaves every finished input's rows readable.
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import logging
 import os
@@ -340,37 +341,31 @@ def run_batch(
     except OSError as exc:
         raise _write_error(out_dir, exc) from None
     bar = tqdm(total=len(files), desc="analyze", unit="file", disable=not progress)
+    todo = [p for p in files if not writer.is_done(str(p))]
+    summary.skipped_done += len(files) - len(todo)
+    bar.update(len(files) - len(todo))
     try:
-        i = 0
-        while i < len(files):
-            path = files[i]
-            if writer.is_done(str(path)):
-                summary.skipped_done += 1
-                i += 1
-                bar.update(1)
-                continue
-            if kind_of(path) == "video":
-                summary.items += 1
-                frames = _video_frames(path, every, max_pixels, progress)
-                rel = _relative_name(path, roots)
-                writer.video(path, rel, analyzed_frames(analyzer, frames, "video"), _video_fps(path, every))
-                writer.finish_item(str(path))
-                i += 1
-                bar.update(1)
+        for is_video, group in itertools.groupby(todo, key=lambda p: kind_of(p) == "video"):
+            if is_video:
+                for path in group:
+                    summary.items += 1
+                    frames = _video_frames(path, every, max_pixels, progress)
+                    rel = _relative_name(path, roots)
+                    writer.video(
+                        path, rel, analyzed_frames(analyzer, frames, "video"), _video_fps(path, every)
+                    )
+                    writer.finish_item(str(path))
+                    bar.update(1)
                 continue
             # a run of stills is one stream, so the next photo is read and detected while this one
             # is classified and written (each is marked done after its rows, as before)
-            j = i
-            while j < len(files) and kind_of(files[j]) != "video" and not writer.is_done(str(files[j])):
-                j += 1
-            stills = (fr for p in files[i:j] for fr in iter_image(p, max_pixels))
+            stills = (fr for p in list(group) for fr in iter_image(p, max_pixels))
             for fr, result in analyzed_frames(analyzer, stills, "image"):
                 summary.items += 1
                 writer.still(fr, result, _relative_name(Path(fr.source), roots))
                 writer.finish_item(fr.source)
                 bar.update(1)
                 bar.set_postfix(faces=summary.faces, failed=len(summary.failed))
-            i = j
     except OSError as exc:
         raise _write_error(out_dir, exc) from None
     finally:

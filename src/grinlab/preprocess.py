@@ -65,6 +65,11 @@ class Preprocessing:
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
+    def describe(self) -> str:
+        """'48x48 grey per_image': the input in words, for messages about mismatched models."""
+        h, w = self.size
+        return f"{h}x{w} {'grey' if self.channels == 1 else 'BGR'} {self.normalization}"
+
     @classmethod
     def from_dict(cls, d: dict) -> Preprocessing:
         if not isinstance(d, dict):

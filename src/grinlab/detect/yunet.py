@@ -19,8 +19,9 @@ from .base import DetectorOptions, as_bgr, downscale, finish
 # The smallest face (shorter side, pixels at YuNet's input) it finds reliably, chosen on the 43
 # annotated dlib faces and the 29 people of the Solvay photo (python benchmarks/detection_quality.py
 # --scale-sweep; benchmarks/results/detection_quality.json): at 11 px Solvay gives 29 boxes (30 at
-# full resolution), at 9 px 26; 640x480 frames are detected in 6 ms instead of 15. Photos of FULL_SIZE_PIXELS or fewer (the dlib photos, GENKI-4K's,
-# most face crops) are detected at full size: cheap there, and YuNet on a shrunk small photo
+# full resolution), at 9 px 26; 640x480 frames are detected in 6 ms instead of 15. Photos of
+# FULL_SIZE_PIXELS or fewer (the dlib photos, GENKI-4K's, most face crops) are detected at full
+# size: cheap there, and YuNet on a shrunk small photo
 # misplaces landmarks (GENKI-4K's photos at half size cost the smile model 2.2 points through the
 # pipeline, 96.5% -> 94.3% on val) and finds false faces (dlib: 4 false boxes instead of 2).
 SMALLEST_RELIABLE_PX = 11.0

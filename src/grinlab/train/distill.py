@@ -131,8 +131,8 @@ class Teacher:
                 )
             if member.preprocessing != spec:
                 raise GrinlabError(
-                    f"teacher {path.name} takes {_describe(member.preprocessing)} but the student takes "
-                    f"{_describe(spec)}; train the student with the teacher's --input-size, --channels "
+                    f"teacher {path.name} takes {member.preprocessing.describe()} but the student takes "
+                    f"{spec.describe()}; train the student with the teacher's --input-size, --channels "
                     "and --normalization (the teacher sees the student's own batches)"
                 )
             self.members.append(member)
@@ -179,8 +179,3 @@ def distillation_loss(
     t = temperature
     target = F.softmax(teacher_log_probs / t, dim=1)
     return F.kl_div(F.log_softmax(student_logits / t, dim=1), target, reduction="batchmean") * t * t
-
-
-def _describe(spec: Preprocessing) -> str:
-    h, w = spec.size
-    return f"{h}x{w} {'grey' if spec.channels == 1 else 'BGR'} {spec.normalization}"

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import GrinlabError
+from ..preprocess import Preprocessing
 from .config import TrainConfig
 from .zoo import create_model
 
@@ -62,16 +63,11 @@ def _start_from_export(model: nn.Module, config: TrainConfig, card: dict, bn_sam
     from ..modelcard import sha256_file
     from .teacher_weights import unfold_batchnorm
 
-    keys = ("size", "channels", "normalization")
-    theirs = {k: card.get("preprocessing", {}).get(k) for k in keys}
-    ours = {k: config.preprocessing.to_dict()[k] for k in keys}
-    theirs["size"] = list(theirs["size"] or [])
-    ours["size"] = list(ours["size"])
-    if theirs != ours:
+    theirs = Preprocessing.from_dict(card.get("preprocessing", {}))
+    if theirs != config.preprocessing:  # the same test as a distillation teacher's
         raise GrinlabError(
-            f"{config.init_from}: it takes {theirs.get('size')} {theirs.get('channels')}-channel input "
-            f"normalised {theirs.get('normalization')!r}, this run {ours['size']} {ours['channels']}-channel "
-            f"{ours['normalization']!r}; give the run the same --input-size, --channels and normalisation"
+            f"{config.init_from}: it takes {theirs.describe()} input, this run {config.preprocessing.describe()}; "
+            "give the run the same --input-size, --channels and --normalization"
         )
     if bn_sample is None:
         raise GrinlabError(
