@@ -119,6 +119,16 @@ def test_existing_results_need_resume_or_force(mixed_folder, tmp_path, capsys):
     assert main(["analyze", str(good), "--out", str(out), "--detector", "haar", "--force"]) == 0
 
 
+def test_a_file_given_twice_is_analysed_once(mixed_folder, tmp_path):
+    out = tmp_path / "out"
+    good = mixed_folder / "astronaut.png"
+    sub = mixed_folder / "sub"
+    # the same photo twice, and a folder together with a photo inside it
+    args = [str(good), str(good), str(sub), str(sub / "group.jpg")]
+    assert main(["analyze", *args, "--out", str(out), "--detector", "haar"]) == 0
+    assert [r["source"] for r in read_rows(out / "results.jsonl")] == [str(good), str(sub / "group.jpg")]
+
+
 def test_resume_skips_done_and_drops_partial_rows(mixed_folder, tmp_path):
     out = tmp_path / "out"
     good = [str(mixed_folder / "astronaut.png"), str(mixed_folder / "sub" / "group.jpg")]

@@ -39,8 +39,9 @@ def kind_of(path: Path) -> str:
 
 
 def expand_inputs(paths: list[str | Path]) -> list[Path]:
-    """Files as given, folders searched recursively for images and videos (sorted). A missing
-    path or a folder with nothing to analyse raises GrinlabError."""
+    """Files as given, folders searched recursively for images and videos (sorted), each file once
+    (a photo given twice, or inside a folder also given, is analysed once). A missing path or a
+    folder with nothing to analyse raises GrinlabError."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -54,7 +55,7 @@ def expand_inputs(paths: list[str | Path]) -> list[Path]:
             out.append(p)
         else:
             raise GrinlabError(f"{p}: no such file or folder")
-    return out
+    return list(dict.fromkeys(out))
 
 
 def iter_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[Frame]:
