@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -136,3 +137,25 @@ def test_an_exported_network_with_other_input_is_refused(smile_splits, resnet_ex
     )
     with pytest.raises(GrinlabError, match="same --input-size"):
         Trainer(config, tmp_path / "run").fit(*smile_splits)
+
+
+def test_a_bad_network_to_start_from_fails_before_the_data_loads(resnet_export, tmp_path):
+    from grinlab.train.trainer import train_run
+
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"hello")
+    shutil.copy(resnet_export.with_suffix(".json"), junk.with_suffix(".json"))
+    damaged_card = tmp_path / "damaged.onnx"
+    shutil.copy(resnet_export, damaged_card)
+    damaged_card.with_suffix(".json").write_text("{")
+    cases = {
+        str(junk): "not a readable ONNX file",
+        str(damaged_card): "model card is not valid JSON",
+        str(resolve_model("smile")): "an int8 export",
+        str(resnet_export): "an exported resnet_tiny network, which does not fit",  # run below is simple_cnn
+    }
+    for path, message in cases.items():
+        # the data path does not exist: the network to start from is checked first
+        config = quick_config(init_from=path).replace(data=str(tmp_path / "no_data_here"))
+        with pytest.raises(GrinlabError, match=message):
+            train_run(config, tmp_path / "run")

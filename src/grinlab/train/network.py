@@ -57,18 +57,37 @@ def build_model(
     return model
 
 
-def _start_from_export(model: nn.Module, config: TrainConfig, card: dict, bn_sample) -> dict:
-    """Check an exported network's input against the run's, unfold its BatchNorm layers; returns
-    what config.json and the card say of it."""
-    from ..modelcard import sha256_file
-    from .teacher_weights import unfold_batchnorm
+def check_init_from(config: TrainConfig) -> None:
+    """Fail in seconds, before the (slow) data loading: ``init_from`` exists, fits the run's
+    network and, for an exported network, takes the run's input."""
+    from .transfer import load_backbone_weights
 
+    if not Path(config.init_from).is_file():
+        raise GrinlabError(f"{config.init_from}: checkpoint to initialise from not found")
+    spec = config.preprocessing
+    # the head is replaced in training, so any class count checks the backbone
+    model = create_model(config.model, num_classes=2, in_chans=spec.channels, input_size=spec.size)
+    card = load_backbone_weights(model, config.init_from)["source_card"]
+    if card is not None:
+        _check_export_input(config, card)
+
+
+def _check_export_input(config: TrainConfig, card: dict) -> None:
     theirs = Preprocessing.from_dict(card.get("preprocessing", {}))
     if theirs != config.preprocessing:  # the same test as a distillation teacher's
         raise GrinlabError(
             f"{config.init_from}: it takes {theirs.describe()} input, this run {config.preprocessing.describe()}; "
             "give the run the same --input-size, --channels and --normalization"
         )
+
+
+def _start_from_export(model: nn.Module, config: TrainConfig, card: dict, bn_sample) -> dict:
+    """Check an exported network's input against the run's, unfold its BatchNorm layers; returns
+    what config.json and the card say of it."""
+    from ..modelcard import sha256_file
+    from .teacher_weights import unfold_batchnorm
+
+    _check_export_input(config, card)
     if bn_sample is None:
         raise GrinlabError(
             f"{config.init_from}: an exported network needs training images to unfold its BatchNorm"

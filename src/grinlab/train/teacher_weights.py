@@ -15,7 +15,6 @@ a distilled student's card then names.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -34,13 +33,20 @@ def _card(onnx_path: Path) -> dict:
         raise GrinlabError(
             f"{onnx_path}: no model card {card_path.name} beside it; export it with grinlab export"
         )
-    return json.loads(card_path.read_text())
+    from ..modelcard import ModelCard
+
+    return ModelCard.load(card_path).to_dict()  # a damaged card is one GrinlabError
 
 
 def _build(card: dict, source: str) -> nn.Module:
     from .zoo import create_model, list_models
 
-    arch = str(card.get("architecture", "")).replace(" (int8)", "")
+    arch = str(card.get("architecture", ""))
+    if arch.endswith(" (int8)"):
+        raise GrinlabError(
+            f"{source}: an int8 export is not a zoo network torch can load; give the float export of the "
+            "same run (grinlab export without --int8)"
+        )
     if arch not in list_models():
         raise GrinlabError(
             f"{source}: its card names architecture {card.get('architecture')!r}, not a zoo network; "
@@ -75,7 +81,12 @@ def zoo_model_from_onnx(onnx_path: str | Path) -> tuple[nn.Module, dict]:
     path = Path(onnx_path)
     card = _card(path)
     model = _build(card, path.name)
-    graph = onnx.load(str(path)).graph
+    try:
+        graph = onnx.load(str(path)).graph
+    except Exception as exc:  # protobuf raises DecodeError and others for a damaged file
+        raise GrinlabError(
+            f"{path}: not a readable ONNX file ({type(exc).__name__}); export it again with grinlab export"
+        ) from None
     inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     convs = [n for n in graph.node if n.op_type == "Conv"]
     gemms = [n for n in graph.node if n.op_type == "Gemm"]

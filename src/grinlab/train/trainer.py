@@ -33,7 +33,7 @@ from .config import TrainConfig
 from .devices import grad_scaler, resolve_device, use_amp
 from .distill import Teacher, distillation_loss
 from .loaders import load_training_splits, make_run_loaders
-from .network import build_model
+from .network import build_model, check_init_from
 from .optim import class_weight_tensor, make_optimizer, make_scheduler, retarget_schedule
 from .results import RunSummary, evaluate_best
 from .run_folder import (
@@ -371,6 +371,8 @@ def train_run(
     trainer.check_run_dir()  # before the (slow) data loading, and before anything is written
     if config.teachers:  # likewise: a teacher that cannot serve this task fails in seconds
         Teacher(config.teachers, config.classes, config.preprocessing)
+    if config.init_from and not resume:  # and the network to start from
+        check_init_from(config)
     if config.teacher_views and not (Path(config.teacher_views) / "meta.json").is_file():
         raise GrinlabError(
             f"{config.teacher_views}: no stored teacher views there; build them with grinlab teacher-views"

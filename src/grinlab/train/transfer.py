@@ -87,6 +87,12 @@ def load_backbone_weights(
     loadable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     skipped = sorted(k for k in state if k not in loadable)
     missing = sorted(k for k in own if not _is_head(k) and k not in loadable)
+    fits = any(not _is_head(k) for k in loadable) and not (strict_backbone and missing)
+    if source is not None and not fits:  # the card says what it is
+        raise GrinlabError(
+            f"{checkpoint_path}: an exported {source.get('architecture')} network, which does not fit this "
+            f"run's network; train with --model {source.get('architecture')} (and the network's input)"
+        )
     if not any(not _is_head(k) for k in loadable):
         raise GrinlabError(
             f"{checkpoint_path}: none of its backbone weights fit this {type(model).__name__}; "
