@@ -53,6 +53,12 @@ def test_rows(runs):
     assert b["test_acc"] is None and b["ms_per_face"] is None and b["onnx_ms_per_face"] is None
 
 
+def test_a_run_monitored_by_macro_f1_reports_that_epoch(tmp_path):
+    run = _fake_run(tmp_path / "c", "resnet_tiny", [0.2, 0.5, 0.4], monitor="val_macro_f1")
+    (row,) = compare_runs([run], time_onnx=False)
+    assert row["best_epoch"] == 1 and row["val_macro_f1"] == pytest.approx(0.7)
+
+
 def test_cli_writes_markdown_and_csv(runs, tmp_path, capsys):
     md, table = tmp_path / "t" / "table.md", tmp_path / "table.csv"
     assert main(["compare", *map(str, runs), "--out", str(md), "--csv", str(table), "--no-timing"]) == 0

@@ -143,6 +143,19 @@ def test_optimizers_and_schedulers_train(splits, tmp_path, options):
     assert len(history) >= 1 and all(np.isfinite(h["train_loss"]) for h in history)
 
 
+def test_macro_f1_monitor_picks_the_epoch_with_the_best_macro_f1(splits, tmp_path):
+    # for imbalanced tasks (valence) accuracy favours the majority class; best.pt follows macro-F1
+    cfg = quick_config(epochs=4, lr=3e-3, scheduler="plateau", monitor="val_macro_f1")
+    trainer = Trainer(cfg, tmp_path / "run")
+    history = trainer.fit(*splits)
+    f1 = [h["val_macro_f1"] for h in history]
+    summary = trainer.summary()
+    assert summary.best_epoch == 1 + int(np.argmax(f1)) and summary.best_value == max(f1)
+    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt")["epoch"] == summary.best_epoch
+    with pytest.raises(GrinlabError, match="val_macro_f1"):
+        quick_config(monitor="macro_f1")
+
+
 def test_soft_labels_need_soft_targets(splits, tmp_path):
     train, val = splits
     with pytest.raises(GrinlabError, match="no soft labels"):

@@ -109,7 +109,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--balanced-sampling", action="store_true", default=None, help="draw every class equally often"
     )
     g.add_argument("--patience", type=int, help="early stopping after N epochs without improvement (0 = off)")
-    g.add_argument("--monitor", help="val_loss (default) or val_acc: picks best.pt and drives early stopping")
+    g.add_argument(
+        "--monitor",
+        help="val_loss (default), val_acc or val_macro_f1 (for imbalanced classes): picks best.pt "
+        "and drives early stopping and the plateau scheduler",
+    )
     g.add_argument("--augment", help="augmentation preset: none, light (default), standard, scar or strong")
     g.add_argument(
         "--augment-on",

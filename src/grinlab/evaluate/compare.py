@@ -22,6 +22,14 @@ COLUMNS = [
     "train_loss", "train_acc", "train_img_per_s", "ms_per_face", "onnx_ms_per_face", "test_acc",
 ]  # fmt: skip
 EPOCH_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc")
+# metrics.jsonl keys a run may monitor to pick best.pt; macro-F1 for imbalanced tasks (valence,
+# polarity), where accuracy favours the majority class
+MONITORS = ("val_loss", "val_acc", "val_macro_f1")
+
+
+def monitor_mode(monitor: str) -> str:
+    """ "min" when a lower value of ``monitor`` is better, else "max"."""
+    return "min" if monitor == "val_loss" else "max"
 
 
 def _read_json(path: Path, run: Path) -> dict:
@@ -89,10 +97,8 @@ def run_row(run: str | Path, time_onnx: bool = True) -> dict:
     cfg = _read_json(run / "config.json", run)
     history = read_history(run)
     monitor = cfg.get("config", {}).get("monitor", "val_loss")
-    if monitor == "val_acc":
-        best = max(history, key=lambda h: h["val_acc"])
-    else:
-        best = min(history, key=lambda h: h["val_loss"])
+    pick = min if monitor_mode(monitor) == "min" else max
+    best = pick(history, key=lambda h: h[monitor])
     last = history[-1]
     results = _read_json(run / "results.json", run) if (run / "results.json").is_file() else {}
     report = run / "report" / "summary.json"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from ..errors import GrinlabError
+from ..evaluate.compare import MONITORS
 from ..labels import task_labels
 from ..preprocess import Preprocessing
 from .augment import PRESETS
@@ -12,7 +13,6 @@ from .augment import PRESETS
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adadelta")
 SCHEDULERS = ("none", "cosine", "step", "plateau", "onecycle")
 CLASS_WEIGHTS = ("none", "balanced")
-MONITORS = ("val_loss", "val_acc")
 DEVICES = ("auto", "cpu", "cuda")
 # auto: augment on the device (grinlab.train.device_data) when training on CUDA, else on CPU workers
 AUGMENT_ON = ("auto", "cpu", "device")

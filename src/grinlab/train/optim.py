@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from ..errors import GrinlabError
+from ..evaluate.compare import monitor_mode
 from .config import TrainConfig
 
 
@@ -64,7 +65,7 @@ def make_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
             raise GrinlabError(
                 "the plateau scheduler has no warmup; set warmup epochs to 0 or pick another scheduler"
             )
-        mode = "min" if config.monitor == "val_loss" else "max"
+        mode = monitor_mode(config.monitor)
         patience = max(1, config.patience // 2) if config.patience else 3
         return torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, mode=mode, factor=0.1, patience=patience

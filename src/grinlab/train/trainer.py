@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from ..data.dataset import FaceDataset
 from ..errors import GrinlabError
+from ..evaluate.compare import monitor_mode
 from ..evaluate.metrics import classification_metrics
 from ..preprocess import normalize
 from ..progress import progress_enabled
@@ -210,9 +211,6 @@ class Trainer:
                 val_loss, y_true, y_pred = self._validate(model, val_loader, device)
                 m = classification_metrics(y_true, y_pred, self.classes_)
                 lr = optimizer.param_groups[0]["lr"]
-                value = val_loss if cfg.monitor == "val_loss" else m["accuracy"]
-                if not per_step:
-                    scheduler.step(value)
                 row = {
                     "epoch": epoch,
                     "train_loss": train_loss,
@@ -225,10 +223,15 @@ class Trainer:
                     "images_per_s": round(n_seen / max(train_seconds, 1e-9), 1),
                 }
                 history.append(row)
+                value = row[cfg.monitor]
+                if not per_step:
+                    scheduler.step(value)
                 if cfg.time_budget and epoch == 1:
                     self._plan_epochs(state, row["seconds"], scheduler if per_step else None, steps)
                 improved = state["best_value"] is None or (
-                    value < state["best_value"] if cfg.monitor == "val_loss" else value > state["best_value"]
+                    value < state["best_value"]
+                    if monitor_mode(cfg.monitor) == "min"
+                    else value > state["best_value"]
                 )
                 if improved:
                     state.update(best_value=float(value), best_epoch=epoch, bad_epochs=0)
