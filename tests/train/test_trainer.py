@@ -123,6 +123,21 @@ def test_refuses_existing_run_folder(splits, tmp_path):
     assert (run / "checkpoints" / "last.pt").is_file() and (run / "notes.txt").read_text() == "mine"
 
 
+def test_a_resumed_transfer_run_needs_no_network_to_start_from(splits, tmp_path, monkeypatch):
+    # every weight of a resumed run comes from last.pt: the --init-from file is not read again
+    Trainer(quick_config(epochs=1), tmp_path / "source").fit(*splits)
+    start = tmp_path / "start.pt"
+    start.write_bytes((tmp_path / "source" / "checkpoints" / "best.pt").read_bytes())
+    cfg = quick_config(epochs=2, init_from=str(start), freeze="all_but_last")
+    run = tmp_path / "run"
+    with monkeypatch.context() as m:
+        interrupt_at_epoch(m, 2)
+        with pytest.raises(KeyboardInterrupt):
+            Trainer(cfg, run).fit(*splits)
+    start.unlink()
+    assert [h["epoch"] for h in Trainer(cfg, run, resume=True).fit(*splits)] == [1, 2]
+
+
 def test_resume_with_other_options_is_refused(splits, tmp_path):
     Trainer(quick_config(epochs=1), tmp_path / "run").fit(*splits)
     with pytest.raises(GrinlabError, match="cannot resume with a different lr"):

@@ -120,9 +120,10 @@ class Trainer:
             len(train_loader) if not cfg.max_train_batches else min(len(train_loader), cfg.max_train_batches)
         )
 
-        # an exported network to start from (--init-from x.onnx) unfolds its BatchNorm on these crops
+        # an exported network to start from (--init-from x.onnx) unfolds its BatchNorm on these crops;
+        # a resumed run takes every weight from last.pt, so it neither reads nor needs that file
         sample = lambda: torch.from_numpy(normalize(train_t.images[:BN_SAMPLE_CROPS], cfg.preprocessing))  # noqa: E731
-        model = build_model(cfg, num_classes, bn_sample=sample).to(device)
+        model = build_model(cfg, num_classes, load_init=not self.resume, bn_sample=sample).to(device)
         optimizer = make_optimizer(cfg, model.parameters())
         scheduler, per_step = make_scheduler(cfg, optimizer, steps)
         amp = use_amp(cfg.amp, device)
