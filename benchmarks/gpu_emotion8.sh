@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# emotion8 (FER+ votes) on a lent GPU, in one call: fine-tune a FER+ teacher from the FER2013 teacher
+# resnet18 on the votes (the CPU managed 8 epochs of this in 50 minutes: 82.4% FER+ PublicTest, still
+# rising, below the shipped 83.3%), then distil real-time resnet_tiny students from it, with the
+# votes beside the teacher (--soft-labels), the data set and its augmentation on the GPU
+# (--augment-on device) and the teacher in torch beside each student. Goal: >= 85% FER+ majority.
+#
+# 1. Here, once (needs ../shared):
+#        bash benchmarks/gpu_emotion8.sh prepare
+#    writes benchmarks/work/gpu_carry_emotion8/ (git-ignored, about 51 MiB): FER2013 Training and the
+#    first 600 PublicTest rows with their FER+ votes (benchmarks/fer2013_pack.py --ferplus) and the
+#    resnet18 teacher as a float16 teacher-weights file. With the 5 MiB checkout that is under the
+#    64 MiB a call carries; the FER2013 students' carry (gpu_distill.sh) is already at the limit, so
+#    the two cannot share a call.
+# 2. One device call (about 9 minutes):
+#        run(command="bash benchmarks/gpu_emotion8.sh device", carry=["benchmarks/work/gpu_carry_emotion8"],
+#            timeout_s=600)
+#    The 600 PublicTest rows only show progress there; students are chosen here on all of PublicTest.
+# 3. Back here, with the reply's files_at folder:
+#        bash benchmarks/gpu_emotion8.sh finish FILES_AT
+#    joins the teacher's ONNX parts, unpacks the student runs into benchmarks/work/gpu_emotion8/,
+#    exports each student's best and last checkpoint as int8 and writes
+#    benchmarks/results/gpu_emotion8.{json,md} (gpu_distill_report.py --task emotion8: FER+ majority
+#    PublicTest only; a student worth shipping is then measured with shipped_models.py, PrivateTest once).
+# A CPU smoke test of the device step (no GPU needed):
+#    DEVICE=cpu TEACHER_SECONDS=30 STUDENT_SECONDS=30 EXTRA_ARGS="--max-train-batches 4" OUT=/tmp/ge8 \
+#      bash benchmarks/gpu_emotion8.sh device
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+CARRY=benchmarks/work/gpu_carry_emotion8
+CSV=benchmarks/work/fer2013_ferplus_train.csv
+VOTES=benchmarks/work/ferplus_train/fer2013new.csv
+RUNS=runs/gpu_emotion8
+DEST=benchmarks/work/gpu_emotion8
+SHARED=${SHARED:-../shared}
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" GRINLAB_NO_PROGRESS=1 PYTHONUNBUFFERED=1
+export NO_ALBUMENTATIONS_UPDATE=1
+
+# name | options: resnet_tiny students (the shipped emotion8's network and cost) from scratch, the
+# teacher's KL beside the cross-entropy on the votes. (--init-from the CPU's 60-epoch emotion8 would
+# keep its backbone only: --init-from always puts on a new head.)
+STUDENTS=(
+  "kd_w06|--distill-weight 0.6"
+  "kd_w03|--distill-weight 0.3"
+)
+
+prepare() {
+  "$PY" benchmarks/fer2013_pack.py pack --usage Training --usage PublicTest:600 \
+    --ferplus "$SHARED/data/fer2013/ferplus/fer2013new.csv" "$SHARED/data/fer2013/fer2013.csv.xz" "$CARRY/fer2013_pack"
+  "$PY" benchmarks/teacher_weights.py "$SHARED/models/fer_teacher_resnet18.onnx" --out "$CARRY/teachers" \
+    --data "$SHARED/data/fer2013/fer2013.csv.xz"
+  du -sh "$CARRY"
+}
+
+device() {
+  : "${OUT:?device mode runs on the GPU machine, where the run tool sets OUT}"
+  local t0=$SECONDS
+  nvidia-smi -L || echo "no nvidia-smi here"
+  export GRINLAB_CACHE=/tmp/grinlab-cache
+  "$PY" benchmarks/fer2013_pack.py unpack "$CARRY/fer2013_pack" "$CSV" --ferplus "$VOTES"
+  local data=(--data "$CSV" --data-option "ferplus=\"$VOTES\"" --data-option 'label_mode="soft"'
+    --task emotion8 --soft-labels --device "${DEVICE:-cuda}" --amp --augment-on device --augment standard
+    --optimizer adamw --weight-decay 5e-4 --scheduler cosine --monitor val_acc --seed 0 --force ${EXTRA_ARGS:-})
+  "$PY" -c "from grinlab.data import load_splits; load_splits('$CSV', task='emotion8', ferplus='$VOTES', label_mode='soft')"
+  echo "data ready in $((SECONDS - t0)) s"
+  mkdir -p "$RUNS"
+  local teacher_s=${TEACHER_SECONDS:-180} student_s=${STUDENT_SECONDS:-240}
+  timeout $((teacher_s + 90)) "$PY" -m grinlab train "${data[@]}" --model resnet18 \
+    --init-from "$CARRY/teachers/fer_teacher_resnet18.pt" --lr 0.001 --batch-size 256 --warmup-epochs 1 \
+    --epochs 300 --time-budget "$teacher_s" --out "$RUNS/ferplus_teacher" >"$RUNS/train_ferplus_teacher.log" 2>&1 ||
+    echo "ferplus_teacher: grinlab train exited $? (124 = timeout)"
+  grep -E "time budget|epoch [0-9]+/" "$RUNS/train_ferplus_teacher.log" | tail -n 4 || true
+  local teacher=$RUNS/ferplus_teacher_r18_gpu.onnx
+  "$PY" -m grinlab export "$RUNS/ferplus_teacher" --out "$teacher" --name ferplus_teacher_r18_gpu --force
+  split -b 15m -d -a 1 "$teacher" "$OUT/ferplus_teacher_r18_gpu.onnx.part"
+  echo "teacher ready in $((SECONDS - t0)) s"
+  for s in "${STUDENTS[@]}"; do
+    local name=${s%%|*} opts=${s#*|}
+    # shellcheck disable=SC2086  # opts is a list of options
+    timeout $((student_s + 90)) "$PY" -m grinlab train "${data[@]}" --model resnet_tiny --teacher "$teacher" \
+      --distill-temperature 2 --lr 0.004 --batch-size 512 --warmup-epochs 2 --epochs 600 \
+      --time-budget "$student_s" $opts --out "$RUNS/$name" >"$RUNS/train_$name.log" 2>&1 ||
+      echo "$name: grinlab train exited $? (124 = timeout)" &
+  done
+  wait
+  echo "students trained in $((SECONDS - t0)) s"
+  for name in ferplus_teacher "${STUDENTS[@]%%|*}"; do
+    grep -E "time budget|teachers:|teacher \(" "$RUNS/train_$name.log" || true
+    tail -n 2 "$RUNS/train_$name.log"
+  done
+  # one file each (a returned file is at most 16 MiB): the teacher's run without its checkpoints (its
+  # best is the ONNX file above), each student's run whole
+  tar -czf "$OUT/ferplus_teacher.tar.gz" -C "$RUNS" --exclude "ferplus_teacher/checkpoints" ferplus_teacher \
+    train_ferplus_teacher.log ferplus_teacher_r18_gpu.json
+  for name in "${STUDENTS[@]%%|*}"; do
+    [[ -d $RUNS/$name ]] && tar -czf "$OUT/$name.tar.gz" -C "$RUNS" "$name" "train_$name.log"
+  done
+  ls -la "$OUT"
+  echo "done in $((SECONDS - t0)) s"
+}
+
+finish() {  # files_at
+  local src=${1:?usage: gpu_emotion8.sh finish FILES_AT}
+  mkdir -p "$DEST"
+  for f in "$src"/*.tar.gz; do tar -xzf "$f" -C "$DEST"; done
+  if compgen -G "$src/ferplus_teacher_r18_gpu.onnx.part*" >/dev/null; then
+    cat "$src"/ferplus_teacher_r18_gpu.onnx.part* >"$DEST/ferplus_teacher_r18_gpu.onnx"
+  fi
+  # the runs' config names the device's csv and votes: rebuild both here from the same pack
+  [[ -f $CSV && -f $VOTES ]] || "$PY" benchmarks/fer2013_pack.py unpack "$CARRY/fer2013_pack" "$CSV" --ferplus "$VOTES"
+  for s in "${STUDENTS[@]}"; do
+    local name=${s%%|*}
+    [[ -f $DEST/$name/metrics.jsonl ]] || { echo "$name: no run came back"; continue; }
+    for which in best last; do
+      "$PY" -m grinlab export "$DEST/$name" --which $which --out "$DEST/${name}_$which.onnx" \
+        --name "${name}_$which" --int8 --force
+    done
+  done
+  local also=()
+  [[ -f $DEST/ferplus_teacher_r18_gpu.onnx ]] && also=(--also "$DEST/ferplus_teacher_r18_gpu.onnx")
+  "$PY" benchmarks/gpu_distill_report.py "$DEST" --task emotion8 "${also[@]}" --out benchmarks/results/gpu_emotion8
+}
+
+case "${1:-}" in
+  prepare) prepare ;;
+  device) device ;;
+  finish) finish "${2:-}" ;;
+  *)
+    echo "usage: gpu_emotion8.sh prepare | device | finish FILES_AT (see the comments at the top)" >&2
+    exit 2
+    ;;
+esac
