@@ -54,6 +54,7 @@ def main(argv=None) -> int:
              "ms_per_face_2_threads": round(onnx_ms_per_face(resolve_model(m), 64, 30, threads=2), 4)}
             for m, c in zip(args.models, clfs)]  # fmt: skip
     ensemble = {"model": "mean of all", "input": "-", "command": "-"}
+    shared = {}
     bench_io.require(*(e[1] for e in EVALUATIONS["smile"]))
     for label, data, split, pipeline, options in EVALUATIONS["smile"]:
         ds = match_classes(load_splits(data, task="smile", **options)[split], ("no_smile", "smile"), "smile")
@@ -65,6 +66,11 @@ def main(argv=None) -> int:
         for row, pp, pf in zip(rows, plain, flipped):
             row[label] = {"accuracy": round(float(((pp > 0.5) == y).mean()), 4),
                           "flip_tta": round(float((((pp + pf) / 2 > 0.5) == y).mean()), 4)}  # fmt: skip
+        # faces every model gets wrong, and those where every model is sure of it: label noise, or what
+        # no model here can learn (the ceiling an ensemble of these cannot pass)
+        p_label = np.where(y == 1, np.array(plain), 1 - np.array(plain))
+        shared[label] = {"n": len(y), "all_wrong": int((p_label < 0.5).all(0).sum()),
+                         "all_wrong_confident": int((p_label < 0.1).all(0).sum())}  # fmt: skip
         ensemble[label] = {"accuracy": round(float(((np.mean(plain, 0) > 0.5) == y).mean()), 4),
                            "flip_tta": round(float(((np.mean(plain + flipped, 0) > 0.5) == y).mean()), 4)}  # fmt: skip
         print(label, "n =", len(y), flush=True)
@@ -72,7 +78,7 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     labels = [e[0] for e in EVALUATIONS["smile"]]
-    doc = {"command": shlex.join(["python", *sys.argv]), "rows": rows}
+    doc = {"command": shlex.join(["python", *sys.argv]), "rows": rows, "errors_all_models_share": shared}
     out.with_suffix(".json").write_text(json.dumps(doc, indent=2) + "\n")
     lines = ["| model | input | " + " | ".join(f"{lab} (flip TTA)" for lab in labels) + " | ms/face (2 thr) |",
              "|---|---|" + "---|" * len(labels) + "---|"]  # fmt: skip
@@ -80,6 +86,16 @@ def main(argv=None) -> int:
         cells = [f"{r[lab]['accuracy']:.1%} ({r[lab]['flip_tta']:.1%})" for lab in labels]
         ms = r.get("ms_per_face_2_threads", "-")
         lines.append(f"| {r['model']} | {r['input']} | " + " | ".join(cells) + f" | {ms} |")
+    lines += [
+        "",
+        "Faces every model gets wrong (argmax), and of those the ones where every model gives the label "
+        "P < 0.1:",
+        "",
+    ]
+    lines += [
+        f"- {lab}: {e['all_wrong']} of {e['n']} ({e['all_wrong_confident']} confidently)"
+        for lab, e in shared.items()
+    ]
     lines += ["", "Train commands:", ""] + [
         "- `{}`: `{}`".format(r["model"], "`, then `".join(r["command"].splitlines())) for r in rows[:-1]
     ]
