@@ -138,6 +138,55 @@ def test_a_resumed_transfer_run_needs_no_network_to_start_from(splits, tmp_path,
     assert [h["epoch"] for h in Trainer(cfg, run, resume=True).fit(*splits)] == [1, 2]
 
 
+def _outputs(model, splits) -> torch.Tensor:
+    from grinlab.preprocess import normalize
+
+    spec = quick_config().preprocessing
+    faces = np.stack([cv2.resize(im, spec.size[::-1], interpolation=cv2.INTER_AREA) for im in splits[1].images[:16]])
+    x = torch.from_numpy(normalize(faces, spec))
+    with torch.no_grad():
+        return model.eval()(x)
+
+
+def test_keep_head_continues_a_network_of_the_same_labels(splits, tmp_path, monkeypatch):
+    from grinlab.train.network import build_model
+
+    classes = ("no_smile", "smile")
+    Trainer(quick_config(epochs=1), tmp_path / "a").fit(*splits)  # a network with its own zoo head
+    a_best = str(tmp_path / "a" / "checkpoints" / "best.pt")
+    # a transfer run of it (a new two-layer head), then networks continued from each, head and all
+    Trainer(quick_config(epochs=1, init_from=a_best), tmp_path / "b").fit(*splits)
+    for source in ("a", "b"):
+        model, *_ = load_run_model(tmp_path / source)
+        cfg = quick_config(epochs=2, init_from=str(tmp_path / source / "checkpoints" / "best.pt"), keep_head=True)
+        kept = build_model(cfg, 2, classes=classes)
+        assert torch.allclose(_outputs(kept, splits), _outputs(model, splits), atol=1e-6), source
+        new = build_model(cfg.__class__(**{**cfg.to_dict(), "keep_head": False}), 2, classes=classes)
+        assert not torch.allclose(_outputs(new, splits), _outputs(model, splits), atol=1e-3)
+        # trained, interrupted and resumed, then loaded back for export: the kept structure each time
+        run = tmp_path / f"kept_{source}"
+        with monkeypatch.context() as m:
+            interrupt_at_epoch(m, 2)
+            with pytest.raises(KeyboardInterrupt):
+                Trainer(cfg, run).fit(*splits)
+        assert [h["epoch"] for h in Trainer(cfg, run, resume=True).fit(*splits)] == [1, 2]
+        assert load_run_model(run)[3] == classes
+
+
+def test_keep_head_refuses_other_labels(splits, tmp_path):
+    from grinlab.train.network import build_model
+
+    Trainer(quick_config(epochs=1), tmp_path / "a").fit(*splits)
+    ckpt = torch.load(tmp_path / "a" / "checkpoints" / "best.pt", weights_only=False)
+    ckpt["classes"] = ["smile", "no_smile"]  # the same two labels, the other way round
+    torch.save(ckpt, tmp_path / "swapped.pt")
+    cfg = quick_config(init_from=str(tmp_path / "swapped.pt"), keep_head=True)
+    with pytest.raises(GrinlabError, match="same labels in the same order"):
+        build_model(cfg, 2, classes=("no_smile", "smile"))
+    with pytest.raises(GrinlabError, match="keep_head needs init_from"):
+        quick_config(keep_head=True)
+
+
 def test_resume_with_other_options_is_refused(splits, tmp_path):
     Trainer(quick_config(epochs=1), tmp_path / "run").fit(*splits)
     with pytest.raises(GrinlabError, match="cannot resume with a different lr"):

@@ -39,6 +39,7 @@ _FIELDS = {
     "seed": "seed",
     "init_from": "init_from",
     "freeze": "freeze",
+    "keep_head": "keep_head",
     "soft_labels": "soft_labels",
     "teacher_views": "teacher_views",
     "distill_weight": "distill_weight",
@@ -129,12 +130,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--init-from",
         metavar="CKPT",
-        help="start from this checkpoint's backbone weights, or from an exported float zoo network (.onnx, "
+        help="start from this checkpoint's weights (with a new head; see --keep-head), or from an exported float zoo network (.onnx, "
         "or a teacher-weights .pt; same architecture and input)",
     )
     g.add_argument(
         "--freeze",
         help="with --init-from: none, all_but_last (train the last block + new head) or backbone (head only)",
+    )
+    g.add_argument(
+        "--keep-head",
+        action="store_true",
+        default=None,
+        help="with --init-from a network of the same labels (a run of the same task, or its float export): "
+        "keep its head and continue training it, instead of a new head",
     )
 
     g = p.add_argument_group("distillation")

@@ -56,6 +56,7 @@ class TrainConfig:
     preprocessing: Preprocessing | None = None
     init_from: str | None = None  # checkpoint whose backbone weights start the model (transfer)
     freeze: str = "none"  # transfer: none, all_but_last (the FaceHack recipe) or backbone (head only)
+    keep_head: bool = False  # transfer: keep init_from's own head (same labels) instead of a new one
     soft_labels: bool = False
     # Knowledge distillation (grinlab.train.distill): ONNX teacher models (shipped names or paths),
     # the weight of their soft targets against the labels, and the softening temperature.
@@ -130,6 +131,10 @@ class TrainConfig:
         need(
             self.freeze == "none" or bool(self.init_from),
             "freeze needs init_from: only a pretrained backbone is worth freezing",
+        )
+        need(
+            not self.keep_head or bool(self.init_from),
+            "keep_head needs init_from: the head to keep is that of the network started from",
         )
         need(
             0.0 < self.distill_weight <= 1.0,

@@ -28,6 +28,8 @@ def build_model(
     num_classes: int,
     load_init: bool = True,
     bn_sample: Callable[[], torch.Tensor] | None = None,
+    classes: tuple[str, ...] | None = None,
+    source_state: dict | None = None,
 ) -> nn.Module:
     """The network of ``config``, initialised from ``config.seed``. With ``init_from`` it is a
     transfer model (backbone weights loaded when ``load_init``; head replaced, part frozen).
@@ -35,24 +37,34 @@ def build_model(
     ``init_from`` may be an exported float zoo network (``.onnx`` or a teacher-weights file): its
     input must be the run's, and its folded BatchNorm layers get the statistics of ``bn_sample()``
     (model inputs from the training set) so that training starts from the exported function.
-    ``model.init_source_`` then names it (file, name, sha256) for config.json and the card."""
+    ``model.init_source_`` then names it (file, name, sha256) for config.json and the card.
+    With ``keep_head`` the loaded network's own head stays (its labels must be ``classes``); without
+    ``load_init`` its structure is that of ``source_state`` (the run's own checkpoint's weights)."""
     torch.manual_seed(config.seed)
     spec = config.preprocessing
     model = create_model(config.model, num_classes=num_classes, in_chans=spec.channels, input_size=spec.size)
     model.init_source_ = None
     if config.init_from:
-        from .transfer import load_backbone_weights, prepare_transfer
+        from .transfer import check_kept_head, fit_kept_head, load_backbone_weights, prepare_transfer
 
         if load_init:
             if not Path(config.init_from).is_file():
                 raise GrinlabError(f"{config.init_from}: checkpoint to initialise from not found")
-            report = load_backbone_weights(model, config.init_from)
+            keep = num_classes if config.keep_head else None
+            report = load_backbone_weights(model, config.init_from, keep_head_classes=keep)
+            if config.keep_head:
+                check_kept_head(model, report, classes, config.init_from)
             if report["source_card"] is not None:
                 model.init_source_ = _start_from_export(model, config, report["source_card"], bn_sample)
+        elif config.keep_head and source_state is not None:
+            fit_kept_head(model, source_state, num_classes)
         freeze = None if config.freeze == "none" else config.freeze
         torch.manual_seed(config.seed + 1)  # the new head's init does not depend on load_init
-        summary = prepare_transfer(model, num_classes, freeze=freeze)
-        log.info("transfer: %(trainable)d of %(total)d parameters trainable (freeze %(freeze)s)", summary)
+        summary = prepare_transfer(model, num_classes, freeze=freeze, keep_head=config.keep_head)
+        log.info(
+            "transfer: %(trainable)d of %(total)d parameters trainable (freeze %(freeze)s, %(head)s)",
+            {**summary, "head": "its own head kept" if config.keep_head else "a new head"},
+        )
     model.zoo_name = config.model
     return model
 
@@ -60,16 +72,22 @@ def build_model(
 def check_init_from(config: TrainConfig) -> None:
     """Fail in seconds, before the (slow) data loading: ``init_from`` exists, fits the run's
     network and, for an exported network, takes the run's input."""
-    from .transfer import load_backbone_weights
+    from ..labels import TASKS
+    from .transfer import check_kept_head, load_backbone_weights
 
     if not Path(config.init_from).is_file():
         raise GrinlabError(f"{config.init_from}: checkpoint to initialise from not found")
     spec = config.preprocessing
-    # the head is replaced in training, so any class count checks the backbone
-    model = create_model(config.model, num_classes=2, in_chans=spec.channels, input_size=spec.size)
-    card = load_backbone_weights(model, config.init_from)["source_card"]
-    if card is not None:
-        _check_export_input(config, card)
+    # a new head is put on in training, so any class count checks the backbone; a kept head needs
+    # the task's own count (a folder dataset's labels are only known once it is read)
+    classes = TASKS.get(config.task)
+    n = len(classes) if config.keep_head and classes else 2
+    model = create_model(config.model, num_classes=n, in_chans=spec.channels, input_size=spec.size)
+    report = load_backbone_weights(model, config.init_from, keep_head_classes=n if config.keep_head else None)
+    if report["source_card"] is not None:
+        _check_export_input(config, report["source_card"])
+    if config.keep_head and classes:
+        check_kept_head(model, report, classes, config.init_from)
 
 
 def _check_export_input(config: TrainConfig, card: dict) -> None:

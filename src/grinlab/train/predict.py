@@ -56,6 +56,6 @@ def load_run_model(
     ckpt = load_checkpoint(path)
     config = TrainConfig.from_dict(ckpt["config"], source=str(path))
     classes = tuple(ckpt["classes"])
-    model = build_model(config, len(classes), load_init=False)
+    model = build_model(config, len(classes), load_init=False, source_state=ckpt["model"])
     model.load_state_dict(ckpt["model"])
     return model.to(device).eval(), config, config.preprocessing, classes

@@ -29,7 +29,7 @@ from ..evaluate.compare import monitor_mode
 from ..evaluate.metrics import classification_metrics
 from ..preprocess import normalize
 from ..progress import progress_enabled
-from .checkpoint import restore_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, restore_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .devices import grad_scaler, resolve_device, use_amp
 from .distill import Teacher, distillation_loss
@@ -123,7 +123,16 @@ class Trainer:
         # an exported network to start from (--init-from x.onnx) unfolds its BatchNorm on these crops;
         # a resumed run takes every weight from last.pt, so it neither reads nor needs that file
         sample = lambda: torch.from_numpy(normalize(train_t.images[:BN_SAMPLE_CROPS], cfg.preprocessing))  # noqa: E731
-        model = build_model(cfg, num_classes, load_init=not self.resume, bn_sample=sample).to(device)
+        # a kept head has its source's structure; resumed, last.pt says which (see build_model)
+        last = load_checkpoint(self.last_path)["model"] if self.resume and cfg.keep_head else None
+        model = build_model(
+            cfg,
+            num_classes,
+            load_init=not self.resume,
+            bn_sample=sample,
+            classes=self.classes_,
+            source_state=last,
+        ).to(device)
         optimizer = make_optimizer(cfg, model.parameters())
         scheduler, per_step = make_scheduler(cfg, optimizer, steps)
         amp = use_amp(cfg.amp, device)

@@ -30,17 +30,19 @@ FREEZE_CHOICES = ("none", "all_but_last", "all")
 _FREEZE_ALIASES = {"backbone": "all"}
 
 
-def _read_state_dict(checkpoint: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict | None]:
-    """(state dict, the card of the exported network it came from, or None for a checkpoint). An
-    exported float zoo network (``.onnx``, or a teacher-weights ``.pt`` made from one) has its
-    BatchNorm layers folded (see ``teacher_weights.unfold_batchnorm``)."""
+def _read_state_dict(
+    checkpoint: str | os.PathLike,
+) -> tuple[dict[str, torch.Tensor], dict | None, tuple[str, ...] | None]:
+    """(state dict, the card of the exported network it came from or None for a checkpoint, its
+    labels when known). An exported float zoo network (``.onnx``, or a teacher-weights ``.pt`` made
+    from one) has its BatchNorm layers folded (see ``teacher_weights.unfold_batchnorm``)."""
     if not os.path.isfile(checkpoint):
         raise GrinlabError(f"{checkpoint}: checkpoint not found")
     from .teacher_weights import FORMAT, zoo_model_from_onnx
 
     if str(checkpoint).lower().endswith(".onnx"):
         model, card = zoo_model_from_onnx(checkpoint)
-        return model.state_dict(), card
+        return model.state_dict(), card, tuple(card.get("labels") or ()) or None
     try:
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     except Exception as exc:  # torch raises many types for a file that is not a checkpoint
@@ -49,8 +51,15 @@ def _read_state_dict(checkpoint: str | os.PathLike) -> tuple[dict[str, torch.Ten
             "expected a file written by torch.save (a state dict or a grinlab run's checkpoint)"
         ) from None
     if isinstance(state, dict) and state.get("format") == FORMAT:  # a teacher-weights file
-        return {k: v.float() for k, v in state["state_dict"].items()}, state["card"]
+        card = state["card"]
+        return (
+            {k: v.float() for k, v in state["state_dict"].items()},
+            card,
+            tuple(card.get("labels") or ()) or None,
+        )
+    labels = None
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
+        labels = tuple(state.get("classes") or ()) or None
         state = state["model"]  # a grinlab trainer checkpoint
     elif isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]  # the common {"state_dict": ...} layout of other projects
@@ -59,15 +68,30 @@ def _read_state_dict(checkpoint: str | os.PathLike) -> tuple[dict[str, torch.Ten
             f"{checkpoint}: not a state dict; expected torch.save(model.state_dict()) or a grinlab "
             'checkpoint with key "model"'
         )
-    return state, None
+    return state, None, labels
 
 
 def _is_head(key: str) -> bool:
     return key.startswith("head.")
 
 
+def fit_kept_head(model: nn.Module, state: dict[str, torch.Tensor], num_classes: int) -> None:
+    """For ``keep_head``: give ``model`` the head its source has (``state``: the source's, or for a
+    run folder its own checkpoint's): its own zoo head, or the 2-layer head of a transfer run (same
+    names and shapes; a zoo head may share the names, e.g. simple_cnn's)."""
+    theirs = {k: tuple(v.shape) for k, v in state.items() if _is_head(k)}
+    if theirs == {k: tuple(v.shape) for k, v in model.state_dict().items() if _is_head(k)}:
+        return
+    candidate = new_head(model, num_classes)
+    if theirs == {f"head.{k}": tuple(v.shape) for k, v in candidate.state_dict().items()}:
+        model.head = candidate
+
+
 def load_backbone_weights(
-    model: nn.Module, checkpoint_path: str | os.PathLike, strict_backbone: bool = True
+    model: nn.Module,
+    checkpoint_path: str | os.PathLike,
+    strict_backbone: bool = True,
+    keep_head_classes: int | None = None,
 ) -> dict:
     """Load the weights of ``checkpoint_path`` (a raw state dict, a grinlab trainer checkpoint
     with key "model", or an exported float zoo network: ``.onnx`` or a teacher-weights file) into
@@ -79,10 +103,14 @@ def load_backbone_weights(
     count fails loudly instead of half-loading; without it whatever fits is loaded and the rest is
     logged. Returns {"loaded": [...], "skipped": [...] (checkpoint keys not used),
     "missing": [...] (model backbone keys left at their initial values), "source_card": the
-    exported network's card, or None for a checkpoint}. An exported network's BatchNorm layers come
-    folded: ``teacher_weights.unfold_batchnorm`` gives them statistics before training.
+    exported network's card, or None for a checkpoint, "source_labels": its labels when the file
+    says them}. An exported network's BatchNorm layers come folded:
+    ``teacher_weights.unfold_batchnorm`` gives them statistics before training. With
+    ``keep_head_classes`` (keep_head) the model first takes the head structure of the file's.
     """
-    state, source = _read_state_dict(checkpoint_path)
+    state, source, labels = _read_state_dict(checkpoint_path)
+    if keep_head_classes is not None:
+        fit_kept_head(model, state, keep_head_classes)
     own = model.state_dict()
     loadable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     skipped = sorted(k for k in state if k not in loadable)
@@ -119,7 +147,30 @@ def load_backbone_weights(
         ", ".join(skipped[:4]) + (" ..." if len(skipped) > 4 else ""),
         len(missing),
     )
-    return {"loaded": sorted(loadable), "skipped": skipped, "missing": missing, "source_card": source}
+    return {
+        "loaded": sorted(loadable),
+        "skipped": skipped,
+        "missing": missing,
+        "source_card": source,
+        "source_labels": labels,
+    }
+
+
+def check_kept_head(model: nn.Module, report: dict, classes: tuple[str, ...] | None, source) -> None:
+    """For ``keep_head``: the network loaded by ``load_backbone_weights`` (``report``) must bring all
+    of the model's head and the same labels in the same order, else its outputs would mean other things."""
+    theirs = report["source_labels"]
+    if classes is not None and theirs is not None and tuple(theirs) != tuple(classes):
+        raise GrinlabError(
+            f"{source}: --keep-head needs the same labels in the same order; it predicts "
+            f"{', '.join(theirs)}, this run {', '.join(classes)}. Drop --keep-head for a new head"
+        )
+    head = [k for k in model.state_dict() if _is_head(k)]
+    if not head or not set(head) <= set(report["loaded"]):
+        raise GrinlabError(
+            f"{source}: its head does not fit this network (another number of labels, or another "
+            "architecture); drop --keep-head for a new head"
+        )
 
 
 def new_head(model: nn.Module, num_classes: int, hidden: int = 256, dropout: float = 0.5) -> nn.Sequential:
@@ -143,10 +194,12 @@ def prepare_transfer(
     freeze: str | None = "all_but_last",
     head_hidden: int = 256,
     dropout: float = 0.5,
+    keep_head: bool = False,
 ) -> dict:
     """Replace ``model.head`` with a new 2-layer head for ``num_classes`` and set requires_grad:
     ``none`` fine-tunes everything, ``all_but_last`` trains the last block and the head (the
     FaceHack recipe), ``all`` trains the head only (``backbone`` is accepted as an alias).
+    ``keep_head`` keeps the model's own (loaded) head instead, to continue a network of the same labels.
 
     Frozen blocks are remembered in ``model.frozen_modules_``; the training loop must call
     ``frozen_bn_eval(model)`` after every ``model.train()`` so their BatchNorm running statistics
@@ -161,7 +214,8 @@ def prepare_transfer(
             f"{type(model).__name__} does not follow the zoo contract (blocks(), head, num_features); "
             "build it with grinlab.train.zoo.create_model"
         )
-    model.head = new_head(model, num_classes, head_hidden, dropout)
+    if not keep_head:
+        model.head = new_head(model, num_classes, head_hidden, dropout)
     blocks = model.blocks()
     trainable_blocks = {"none": blocks, "all_but_last": blocks[-1:], "all": []}[freeze]
     for p in model.parameters():
