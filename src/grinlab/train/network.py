@@ -32,7 +32,7 @@ def build_model(
     source_state: dict | None = None,
 ) -> nn.Module:
     """The network of ``config``, initialised from ``config.seed``. With ``init_from`` it is a
-    transfer model (backbone weights loaded when ``load_init``; head replaced, part frozen).
+    transfer model (weights loaded when ``load_init``; a new head unless ``keep_head``, part frozen).
 
     ``init_from`` may be an exported float zoo network (``.onnx`` or a teacher-weights file): its
     input must be the run's, and its folded BatchNorm layers get the statistics of ``bn_sample()``
