@@ -55,10 +55,12 @@ def _read_ferplus_rows(path: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
         reader = csv_module.reader(f)
         header = tuple(c.strip() for c in next(reader, []))
         if header != FERPLUS_HEADER:
-            raise SystemExit(f"{path}: header is {','.join(header)!r}, expected {','.join(FERPLUS_HEADER)!r}")
+            raise ValueError(f"{path}: header is {','.join(header)!r}, expected {','.join(FERPLUS_HEADER)!r}")
         rows = [r for r in reader if r]
     if len(rows) != n:
-        raise SystemExit(f"{path} has {len(rows)} rows but the fer2013 csv has {n}")
+        raise ValueError(
+            f"{path} has {len(rows)} rows but the fer2013 csv has {n}; give FER+'s file for this csv"
+        )
     return np.array([[int(v) for v in r[2:]] for r in rows], np.uint8), np.array(
         [bool(r[1].strip()) for r in rows]
     )
@@ -70,7 +72,11 @@ def pack(csv: Path, out: Path, usages: list[str] | None = None, ferplus: Path | 
     rows = dict(_load_rows(csv, cache=True))
     rows["row"] = np.arange(len(rows["usage"]), dtype=np.int32)  # the source row, for FER+'s image names
     if ferplus is not None:
-        rows["ferplus_votes"], rows["ferplus_named"] = _read_ferplus_rows(ferplus, len(rows["usage"]))
+        try:
+            rows["ferplus_votes"], rows["ferplus_named"] = _read_ferplus_rows(ferplus, len(rows["usage"]))
+        except ValueError as e:
+            print(e, file=sys.stderr)
+            return 2
     if usages:  # a subset: e.g. Training and a few PublicTest rows, when the whole set does not fit
         keep = _keep(rows["usage"], usages)
         rows = {k: v[keep] for k, v in rows.items()}
