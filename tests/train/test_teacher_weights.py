@@ -128,6 +128,24 @@ def test_training_starts_from_an_exported_network(smile_splits, resnet_export, t
     assert info["init_from"]["sha256"] == sha256_file(resnet_export)
 
 
+def test_the_export_of_a_transfer_run_loads_too(smile_splits, resnet_export, tmp_path):
+    # a run started from another network has the new two-layer head; its float export is a teacher
+    # or a start like any other (before, its second Gemm made it "not the zoo's resnet_tiny")
+    config = quick_config(model="resnet_tiny", epochs=1, augment="none", init_from=str(resnet_export))
+    Trainer(config, tmp_path / "run").fit(*smile_splits)
+    export_onnx(tmp_path / "run", tmp_path / "tuned.onnx", name="tuned")
+    model, _ = zoo_model_from_onnx(tmp_path / "tuned.onnx")  # checks parity with ONNX Runtime
+    again, _ = load_teacher_weights(save_teacher_weights(tmp_path / "tuned.onnx", tmp_path / "tuned.pt"))
+    x = torch.from_numpy(
+        normalize(FaceTorchDataset(smile_splits[1], Preprocessing()).images[:32], Preprocessing())
+    )
+    with torch.no_grad():
+        assert torch.allclose(model(x), again(x), atol=2e-2)  # float16 weights
+    kept = quick_config(model="resnet_tiny", epochs=1, init_from=str(tmp_path / "tuned.onnx"), keep_head=True)
+    history = Trainer(kept, tmp_path / "kept").fit(*smile_splits)
+    assert np.isfinite(history[0]["train_loss"])
+
+
 def test_an_exported_network_with_other_input_is_refused(smile_splits, resnet_export, tmp_path):
     config = quick_config(
         model="resnet_tiny",

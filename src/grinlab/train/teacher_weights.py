@@ -95,6 +95,14 @@ def zoo_model_from_onnx(onnx_path: str | Path) -> tuple[nn.Module, dict]:
     t_convs = _execution_order(model, (nn.Conv2d,), sample)
     t_bns = _execution_order(model, (nn.BatchNorm2d,), sample)
     t_linears = _execution_order(model, (nn.Linear,), sample)
+    if len(gemms) == 2 and len(t_linears) != 2:
+        # the export of a transfer run (grinlab train --init-from): the zoo trunk under the new
+        # two-layer head, whose width the first Gemm's weight (out x in) gives
+        from .transfer import new_head
+
+        hidden = int(inits[gemms[0].input[1]].shape[0])
+        model.head = new_head(model, len(card["labels"]), hidden).eval()
+        t_linears = _execution_order(model, (nn.Linear,), sample)
     if len(convs) != len(t_convs) or len(gemms) != len(t_linears) or len(t_bns) not in (0, len(t_convs)):
         raise GrinlabError(
             f"{path.name}: its graph ({len(convs)} Conv, {len(gemms)} Gemm) does not match the zoo's "
@@ -169,10 +177,12 @@ def load_teacher_weights(path: str | Path) -> tuple[nn.Module, dict]:
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise GrinlabError(f"{path}: not a {FORMAT} file; make it with benchmarks/teacher_weights.py")
     card = blob["card"]
+    from .transfer import fit_kept_head
+
     model = _build(card, path.name)
-    model.load_state_dict(
-        {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
-    )
+    state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
+    fit_kept_head(model, state, len(card["labels"]))  # a transfer run's export has the new head
+    model.load_state_dict(state)
     return model.eval(), card
 
 
