@@ -11,14 +11,13 @@ ordinary FER2013 loader then reads (blank images, splits and labels as from the 
     python benchmarks/fer2013_pack.py unpack benchmarks/work/fer2013_pack benchmarks/work/fer2013.csv
 
 With ``pack --ferplus ferplus/fer2013new.csv`` the FER+ votes of the packed rows travel too (about
-0.1 MB in labels.npz instead of the csv's 1.6 MB), and ``unpack --ferplus OUT`` writes them back as a
+0.2 MB in labels.npz instead of the csv's 1.6 MB), and ``unpack --ferplus OUT`` writes them back as a
 ``fer2013new.csv`` whose rows match the unpacked csv's, as the FER+ loader requires.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv as csv_module
 import hashlib
 import json
 import sys
@@ -47,36 +46,23 @@ def _keep(usage: np.ndarray, names: list[str]) -> np.ndarray:
     return keep
 
 
-def _read_ferplus_rows(path: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 10) uint8 vote counts and (N,) image-name flags of FER+'s fer2013new.csv, in its column order."""
-    from grinlab.data.fer2013 import FERPLUS_HEADER
-
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv_module.reader(f)
-        header = tuple(c.strip() for c in next(reader, []))
-        if header != FERPLUS_HEADER:
-            raise ValueError(f"{path}: header is {','.join(header)!r}, expected {','.join(FERPLUS_HEADER)!r}")
-        rows = [r for r in reader if r]
-    if len(rows) != n:
-        raise ValueError(
-            f"{path} has {len(rows)} rows but the fer2013 csv has {n}; give FER+'s file for this csv"
-        )
-    return np.array([[int(v) for v in r[2:]] for r in rows], np.uint8), np.array(
-        [bool(r[1].strip()) for r in rows]
-    )
-
-
 def pack(csv: Path, out: Path, usages: list[str] | None = None, ferplus: Path | None = None) -> int:
     from grinlab.data.fer2013 import _load_rows  # the loader's own parser (and its cache)
 
     rows = dict(_load_rows(csv, cache=True))
-    rows["row"] = np.arange(len(rows["usage"]), dtype=np.int32)  # the source row, for FER+'s image names
     if ferplus is not None:
-        try:
-            rows["ferplus_votes"], rows["ferplus_named"] = _read_ferplus_rows(ferplus, len(rows["usage"]))
-        except ValueError as e:
+        from grinlab.data.fer2013 import _read_ferplus
+        from grinlab.errors import GrinlabError
+
+        try:  # the loader's own checks: its header, one row per fer2013 row, the same usage
+            _read_ferplus(ferplus, rows["usage"])
+        except GrinlabError as e:
             print(e, file=sys.stderr)
             return 2
+        # its rows as they are (votes, image names), so unpack writes the same lines back
+        rows["ferplus_line"] = np.array(
+            [x for x in ferplus.read_text(encoding="utf-8-sig").splitlines()[1:] if x]
+        )
     if usages:  # a subset: e.g. Training and a few PublicTest rows, when the whole set does not fit
         keep = _keep(rows["usage"], usages)
         rows = {k: v[keep] for k, v in rows.items()}
@@ -97,7 +83,7 @@ def pack(csv: Path, out: Path, usages: list[str] | None = None, ferplus: Path | 
             print(f"{path}: WebP round trip is not lossless here", file=sys.stderr)
             return 2
         files.append(path.name)
-    extra = {k: rows[k] for k in ("row", "ferplus_votes", "ferplus_named") if k in rows}
+    extra = {k: rows[k] for k in ("ferplus_line",) if k in rows}
     np.savez_compressed(out / "labels.npz", emotion=rows["emotion"], usage=rows["usage"], **extra)
     manifest = {"rows": n, "side": side, "grid": GRID, "atlases": files, "pixels_sha256": _sha256(pixels),
                 "source": {"name": csv.name, "bytes": csv.stat().st_size}, "usage": usages or "all",
@@ -138,16 +124,13 @@ def unpack(src: Path, csv: Path, ferplus: Path | None = None) -> int:
     tmp.replace(csv)
     print(f"wrote {csv} ({len(pixels)} rows)")
     if ferplus is not None:
-        if "ferplus_votes" not in labels:
+        if "ferplus_line" not in labels:
             print(f"{src}: packed without FER+ votes; pack again with --ferplus", file=sys.stderr)
             return 2
         ferplus.parent.mkdir(parents=True, exist_ok=True)
         with open(ferplus, "w") as f:
             f.write(",".join(FERPLUS_HEADER) + "\n")
-            for u, row, named, votes in zip(labels["usage"], labels["row"], labels["ferplus_named"],
-                                            labels["ferplus_votes"], strict=True):  # fmt: skip
-                name = f"fer{int(row):07d}.png" if named else ""
-                f.write(f"{USAGES[int(u)]},{name},{','.join(map(str, votes.tolist()))}\n")
+            f.writelines(line + "\n" for line in labels["ferplus_line"].tolist())
         print(f"wrote {ferplus} (FER+ votes of the same rows)")
     return 0
 
