@@ -26,13 +26,10 @@
 #    DEVICE=cpu TRAIN_SECONDS=20 EXTRA_ARGS="--max-train-batches 4" OUT=/tmp/gd bash benchmarks/gpu_distill.sh device
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
+source benchmarks/gpu_common.sh
 CARRY=benchmarks/work/gpu_carry
 CSV=benchmarks/work/fer2013_train.csv
 RUNS=runs/gpu_students
-SHARED=${SHARED:-../shared}
-export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" GRINLAB_NO_PROGRESS=1 PYTHONUNBUFFERED=1
-export NO_ALBUMENTATIONS_UPDATE=1
 
 # name | options: each student is resnet_tiny (the shipped emotion7's network and cost).
 # The first GPU call (2026-11-27, results/gpu_distill.md) ran four students at once for 400 s: they
@@ -62,11 +59,8 @@ prepare() {
 }
 
 device() {
-  : "${OUT:?device mode runs on the GPU machine, where the run tool sets OUT}"
   local t0=$SECONDS
-  nvidia-smi -L || echo "no nvidia-smi here"
-  export GRINLAB_CACHE=/tmp/grinlab-cache
-  "$PY" benchmarks/fer2013_pack.py unpack "$CARRY/fer2013_pack" "$CSV"
+  gpu_device_start "$CARRY/fer2013_pack" "$CSV"
   "$PY" -c "from grinlab.data import load_splits; load_splits('$CSV', task='emotion7')"  # parse once, cached
   echo "data ready in $((SECONDS - t0)) s"
   local common=(--data "$CSV" --task emotion7 --model resnet_tiny --device "${DEVICE:-cuda}" --amp

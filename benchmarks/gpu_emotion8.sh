@@ -27,15 +27,12 @@
 #      bash benchmarks/gpu_emotion8.sh device
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
+source benchmarks/gpu_common.sh
 CARRY=benchmarks/work/gpu_carry_emotion8
 CSV=benchmarks/work/fer2013_ferplus_train.csv
 VOTES=benchmarks/work/ferplus_train/fer2013new.csv
 RUNS=runs/gpu_emotion8
 DEST=benchmarks/work/gpu_emotion8
-SHARED=${SHARED:-../shared}
-export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" GRINLAB_NO_PROGRESS=1 PYTHONUNBUFFERED=1
-export NO_ALBUMENTATIONS_UPDATE=1
 
 # name | options: resnet_tiny students (the shipped emotion8's network and cost), the teacher's KL
 # beside the cross-entropy on the votes: the CPU's 60-epoch emotion8 (83.3% float) continued head and
@@ -55,11 +52,8 @@ prepare() {
 }
 
 device() {
-  : "${OUT:?device mode runs on the GPU machine, where the run tool sets OUT}"
   local t0=$SECONDS
-  nvidia-smi -L || echo "no nvidia-smi here"
-  export GRINLAB_CACHE=/tmp/grinlab-cache
-  "$PY" benchmarks/fer2013_pack.py unpack "$CARRY/fer2013_pack" "$CSV" --ferplus "$VOTES"
+  gpu_device_start "$CARRY/fer2013_pack" "$CSV" --ferplus "$VOTES"
   local data=(--data "$CSV" --data-option "ferplus=\"$VOTES\"" --data-option 'label_mode="soft"'
     --task emotion8 --soft-labels --device "${DEVICE:-cuda}" --amp --augment-on device --augment standard
     --optimizer adamw --weight-decay 5e-4 --scheduler cosine --monitor val_acc --seed 0 --force ${EXTRA_ARGS:-})
