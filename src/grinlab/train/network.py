@@ -45,7 +45,8 @@ def build_model(
     model = create_model(config.model, num_classes=num_classes, in_chans=spec.channels, input_size=spec.size)
     model.init_source_ = None
     if config.init_from:
-        from .transfer import check_kept_head, fit_kept_head, load_backbone_weights, prepare_transfer
+        from .heads import fit_kept_head
+        from .transfer import check_kept_head, load_backbone_weights, prepare_transfer
 
         if load_init:
             if not Path(config.init_from).is_file():

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..errors import GrinlabError
+from .heads import fit_kept_head, new_head
 
 FORMAT = "grinlab-teacher-weights-1"
 PARITY_TOLERANCE = 1e-4  # max |p_torch - p_onnx| on the conversion's check inputs (float32)
@@ -98,8 +99,6 @@ def zoo_model_from_onnx(onnx_path: str | Path) -> tuple[nn.Module, dict]:
     if len(gemms) == 2 and len(t_linears) != 2:
         # the export of a transfer run (grinlab train --init-from): the zoo trunk under the new
         # two-layer head, whose width the first Gemm's weight (out x in) gives
-        from .transfer import new_head
-
         hidden = int(inits[gemms[0].input[1]].shape[0])
         model.head = new_head(model, len(card["labels"]), hidden).eval()
         t_linears = _execution_order(model, (nn.Linear,), sample)
@@ -177,8 +176,6 @@ def load_teacher_weights(path: str | Path) -> tuple[nn.Module, dict]:
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise GrinlabError(f"{path}: not a {FORMAT} file; make it with benchmarks/teacher_weights.py")
     card = blob["card"]
-    from .transfer import fit_kept_head
-
     model = _build(card, path.name)
     state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
     fit_kept_head(model, state, len(card["labels"]))  # a transfer run's export has the new head

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..errors import GrinlabError
+from .heads import fit_kept_head, is_head, new_head
 
 log = logging.getLogger(__name__)
 
@@ -71,22 +72,6 @@ def _read_state_dict(
     return state, None, labels
 
 
-def _is_head(key: str) -> bool:
-    return key.startswith("head.")
-
-
-def fit_kept_head(model: nn.Module, state: dict[str, torch.Tensor], num_classes: int) -> None:
-    """For ``keep_head``: give ``model`` the head its source has (``state``: the source's, or for a
-    run folder its own checkpoint's): its own zoo head, or the 2-layer head of a transfer run (same
-    names and shapes; a zoo head may share the names, e.g. simple_cnn's)."""
-    theirs = {k: tuple(v.shape) for k, v in state.items() if _is_head(k)}
-    if theirs == {k: tuple(v.shape) for k, v in model.state_dict().items() if _is_head(k)}:
-        return
-    candidate = new_head(model, num_classes)
-    if theirs == {f"head.{k}": tuple(v.shape) for k, v in candidate.state_dict().items()}:
-        model.head = candidate
-
-
 def load_backbone_weights(
     model: nn.Module,
     checkpoint_path: str | os.PathLike,
@@ -114,14 +99,14 @@ def load_backbone_weights(
     own = model.state_dict()
     loadable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     skipped = sorted(k for k in state if k not in loadable)
-    missing = sorted(k for k in own if not _is_head(k) and k not in loadable)
-    fits = any(not _is_head(k) for k in loadable) and not (strict_backbone and missing)
+    missing = sorted(k for k in own if not is_head(k) and k not in loadable)
+    fits = any(not is_head(k) for k in loadable) and not (strict_backbone and missing)
     if source is not None and not fits:  # the card says what it is
         raise GrinlabError(
             f"{checkpoint_path}: an exported {source.get('architecture')} network, which does not fit this "
             f"run's network; train with --model {source.get('architecture')} (and the network's input)"
         )
-    if not any(not _is_head(k) for k in loadable):
+    if not any(not is_head(k) for k in loadable):
         raise GrinlabError(
             f"{checkpoint_path}: none of its backbone weights fit this {type(model).__name__}; "
             "was it trained with the same --model?"
@@ -165,27 +150,12 @@ def check_kept_head(model: nn.Module, report: dict, classes: tuple[str, ...] | N
             f"{source}: --keep-head needs the same labels in the same order; it predicts "
             f"{', '.join(theirs)}, this run {', '.join(classes)}. Drop --keep-head for a new head"
         )
-    head = [k for k in model.state_dict() if _is_head(k)]
+    head = [k for k in model.state_dict() if is_head(k)]
     if not head or not set(head) <= set(report["loaded"]):
         raise GrinlabError(
             f"{source}: its head does not fit this network (another number of labels, or another "
             "architecture); drop --keep-head for a new head"
         )
-
-
-def new_head(model: nn.Module, num_classes: int, hidden: int = 256, dropout: float = 0.5) -> nn.Sequential:
-    """Linear-ReLU-Dropout-Linear on the pooled features of width ``model.num_features``."""
-    layers: list[nn.Module] = []
-    if getattr(model, "pool_before_new_head", False):  # mini_xception: its head input is unpooled
-        layers.append(nn.AdaptiveAvgPool2d(1))
-    layers += [
-        nn.Flatten(),
-        nn.Linear(model.num_features, hidden),
-        nn.ReLU(inplace=True),
-        nn.Dropout(dropout),
-        nn.Linear(hidden, num_classes),
-    ]
-    return nn.Sequential(*layers)
 
 
 def prepare_transfer(
