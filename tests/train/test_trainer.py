@@ -142,7 +142,9 @@ def _outputs(model, splits) -> torch.Tensor:
     from grinlab.preprocess import normalize
 
     spec = quick_config().preprocessing
-    faces = np.stack([cv2.resize(im, spec.size[::-1], interpolation=cv2.INTER_AREA) for im in splits[1].images[:16]])
+    faces = np.stack(
+        [cv2.resize(im, spec.size[::-1], interpolation=cv2.INTER_AREA) for im in splits[1].images[:16]]
+    )
     x = torch.from_numpy(normalize(faces, spec))
     with torch.no_grad():
         return model.eval()(x)
@@ -158,7 +160,9 @@ def test_keep_head_continues_a_network_of_the_same_labels(splits, tmp_path, monk
     Trainer(quick_config(epochs=1, init_from=a_best), tmp_path / "b").fit(*splits)
     for source in ("a", "b"):
         model, *_ = load_run_model(tmp_path / source)
-        cfg = quick_config(epochs=2, init_from=str(tmp_path / source / "checkpoints" / "best.pt"), keep_head=True)
+        cfg = quick_config(
+            epochs=2, init_from=str(tmp_path / source / "checkpoints" / "best.pt"), keep_head=True
+        )
         kept = build_model(cfg, 2, classes=classes)
         assert torch.allclose(_outputs(kept, splits), _outputs(model, splits), atol=1e-6), source
         new = build_model(cfg.__class__(**{**cfg.to_dict(), "keep_head": False}), 2, classes=classes)

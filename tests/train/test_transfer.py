@@ -60,6 +60,29 @@ def test_a_raw_state_dict_loads_too(tmp_path):
         assert torch.equal(teacher.eval()(x), student.eval()(x))
 
 
+def test_a_start_file_is_read_once_until_it_changes(tmp_path, monkeypatch):
+    """check_init_from and the network build both load --init-from; an .onnx load is seconds."""
+    path = tmp_path / "start.pt"
+    torch.manual_seed(0)
+    first = create_model("resnet_tiny", 2)
+    torch.save(first.state_dict(), path)
+    reads = []
+    real_load = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **kw: reads.append(a[0]) or real_load(*a, **kw))
+    a, b = create_model("resnet_tiny", 2), create_model("resnet_tiny", 2)
+    load_backbone_weights(a, path)
+    with torch.no_grad():  # a loaded network that changes must not change what the next one loads
+        for p in a.parameters():
+            p.add_(1.0)
+    load_backbone_weights(b, path)
+    assert len(reads) == 1
+    assert all(torch.equal(x, y) for x, y in zip(first.state_dict().values(), b.state_dict().values()))
+    torch.save({"model": a.state_dict(), "epoch": 1}, path)  # rewritten: read again
+    load_backbone_weights(b, path)
+    assert len(reads) == 2
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
 @pytest.mark.parametrize("name", NATIVE)
 def test_freeze_modes_set_requires_grad(name):
     model = create_model(name, 7)
@@ -152,6 +175,10 @@ def test_misuse_says_what_is_wrong(tmp_path):
     garbage.write_text("not a checkpoint\n")
     with pytest.raises(GrinlabError, match="notes.pt: cannot read this checkpoint"):
         load_backbone_weights(create_model("resnet_tiny", 2), garbage)
+    card = tmp_path / "valence.json"  # a cascade's card is what users see beside the shipped models
+    card.write_text('{"name": "valence", "stages": {}}')
+    with pytest.raises(GrinlabError, match="valence.json: a model card, not a network; start from a run's"):
+        load_backbone_weights(create_model("resnet_tiny", 2), card)
     a_list = tmp_path / "list.pt"
     torch.save([1, 2, 3], a_list)
     with pytest.raises(GrinlabError, match="list.pt: not a state dict"):

@@ -15,6 +15,7 @@ Works for every zoo model through the zoo contract (``blocks()``, ``head``, ``nu
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 
@@ -39,8 +40,26 @@ def _read_state_dict(
     from one) has its BatchNorm layers folded (see ``teacher_weights.unfold_batchnorm``)."""
     if not os.path.isfile(checkpoint):
         raise GrinlabError(f"{checkpoint}: checkpoint not found")
+    stat = os.stat(checkpoint)
+    return _read_state_dict_once(str(checkpoint), stat.st_mtime_ns, stat.st_size)
+
+
+# A run reads its start file twice: check_init_from before the (slow) data loading, then the
+# network build after it; for an .onnx each read rebuilds the network and checks it against ONNX
+# Runtime. The same unchanged file (path, mtime, size) is read once; callers only copy from the
+# returned tensors (load_state_dict, fit_kept_head), never write into them.
+@functools.lru_cache(maxsize=1)
+def _read_state_dict_once(
+    checkpoint: str, mtime_ns: int, size: int
+) -> tuple[dict[str, torch.Tensor], dict | None, tuple[str, ...] | None]:
     from .teacher_weights import FORMAT, zoo_model_from_onnx
 
+    if str(checkpoint).lower().endswith(".json"):  # torch.load would say "UnpicklingError"
+        raise GrinlabError(
+            f"{checkpoint}: a model card, not a network; start from a run's checkpoint "
+            "(RUN/checkpoints/best.pt), a float .onnx export or a teacher-weights .pt (a cascade's card: "
+            "from one of its stages' runs)"
+        )
     if str(checkpoint).lower().endswith(".onnx"):
         model, card = zoo_model_from_onnx(checkpoint)
         return model.state_dict(), card, tuple(card.get("labels") or ()) or None
