@@ -71,10 +71,16 @@ emotion7_ferplus_init() {  # the FER2013 labels alone
     --out $W/emotion7_ferplus_init --force
 }
 
-emotion7_ferplus_kd() {  # the same, distilled from the shipped emotion7 (int8, 0.2 ms: online is cheap)
-  $G train "${E7_NO_TEST[@]}" --lr 1e-3 --init-from $W/emotion8_e60/checkpoints/best.pt \
-    --teacher $M/emotion7.onnx --distill-weight 0.7 --distill-temperature 4 \
-    --out $W/emotion7_ferplus_kd --force
+# FER+ votes as a soft signal beside FER2013's labels (label_mode=blend: targets 0.5 x the votes +
+# 0.5 x the label; the splits stay FER2013's own, so PublicTest is the same 3,588 faces)
+BLEND=(--data-option ferplus="$D/fer2013/ferplus/fer2013new.csv" --data-option label_mode=blend --soft-labels)
+emotion7_blend_init() {  # the FER+ net's blocks and the blended targets
+  $G train "${E7_NO_TEST[@]}" --lr 1e-3 --init-from $W/emotion8_e60/checkpoints/best.pt "${BLEND[@]}" \
+    --out $W/emotion7_blend_init --force
+}
+
+emotion7_blend() {  # the blended targets alone: the shipped recipe's first run with them
+  $G train "${E7_NO_TEST[@]}" "${BLEND[@]}" --out $W/emotion7_blend --force
 }
 
 # Distillation teachers trained on a GPU (not shipped, not committed; see ../shared/models/README.md)

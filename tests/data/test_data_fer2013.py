@@ -78,6 +78,26 @@ def test_ferplus_soft_labels_are_vote_distributions(fer2013_all, fer2013_csv, fe
     assert (ds.soft_labels.argmax(axis=1) == ds.labels).mean() > 0.99  # ties may resolve differently
 
 
+def test_blend_keeps_fer2013s_labels_and_rows_and_adds_the_votes(fer2013_all, fer2013_csv, ferplus_csv):
+    """emotion7 trained on FER2013's labels with the annotators' doubt beside them: the splits are
+    FER2013's own (3,589 PrivateTest faces, not FER+'s 3,572), so its accuracy stays comparable."""
+    plain = load_fer2013(fer2013_csv, usage="PrivateTest")
+    ds = load_fer2013(fer2013_csv, usage="PrivateTest", ferplus=ferplus_csv, label_mode="blend", ferplus_weight=0.25)
+    assert ds.sources == plain.sources and np.array_equal(ds.labels, plain.labels) and len(ds) == 3589
+    assert ds.soft_labels.shape == (3589, 7) and np.allclose(ds.soft_labels.sum(axis=1), 1.0)
+    votes = load_fer2013(fer2013_csv, usage="PrivateTest", ferplus=ferplus_csv, label_mode="soft")
+    at = [ds.sources.index(src) for src in votes.sources]
+    one_hot = np.eye(7, dtype=np.float32)[ds.labels[at]]
+    assert np.allclose(ds.soft_labels[at], 0.25 * votes.soft_labels + 0.75 * one_hot)
+    alone = np.setdiff1d(np.arange(len(ds)), at)  # rows FER+ dropped or without emotion7 votes
+    assert len(alone) == 3589 - 3572
+    assert np.array_equal(ds.soft_labels[alone], np.eye(7, dtype=np.float32)[ds.labels[alone]])
+    with pytest.raises(GrinlabError, match="ferplus_weight must be in"):
+        load_fer2013(fer2013_csv, ferplus=ferplus_csv, label_mode="blend", ferplus_weight=0)
+    with pytest.raises(GrinlabError, match="emotion8 .* label_mode majority or soft"):
+        load_fer2013(fer2013_csv, task="emotion8", ferplus=ferplus_csv, label_mode="blend")
+
+
 def test_emotion8_learns_contempt_from_the_votes(fer2013_all, fer2013_csv, ferplus_csv):
     ds = load_fer2013(
         fer2013_csv, usage="PrivateTest", task="emotion8", ferplus=ferplus_csv, label_mode="soft"

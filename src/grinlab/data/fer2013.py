@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 HEADER = "emotion,pixels,Usage"
 USAGES = ("Training", "PublicTest", "PrivateTest")
 SPLIT_OF_USAGE = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
-LABEL_MODES = ("original", "majority", "soft")
+LABEL_MODES = ("original", "majority", "soft", "blend")
 SIDE = 48
 NPIX = SIDE * SIDE
 FERPLUS_HEADER = ("Usage", "Image name", *FERPLUS, "unknown", "NF")
@@ -206,6 +206,7 @@ def load_fer2013(
     task: str = "emotion7",
     ferplus: str | os.PathLike | None = None,
     label_mode: str = "original",
+    ferplus_weight: float = 0.5,
     skip_blank: bool = True,
     cache: bool = True,
 ) -> FaceDataset:
@@ -217,7 +218,11 @@ def load_fer2013(
         without any emotion7 vote and the approximate rows of ``fer2013_approx_rows.csv`` are skipped.
     label_mode: "original" (the csv's emotion), "majority" (argmax of the FER+ emotion7 votes; a tie
         goes to the first class in emotion7 order) or "soft" (majority plus ``soft_labels``, the
-        normalised votes over the task's classes). The last two need ``ferplus``.
+        normalised votes over the task's classes) or "blend": the csv's emotion stays the label and
+        every row is kept, so the splits are FER2013's own, while ``soft_labels`` are
+        ``ferplus_weight`` x the normalised votes + the rest x the label (a row without usable
+        votes: its label alone). The last three need ``ferplus``. "blend" teaches FER2013's labels
+        with the annotators' doubt as a soft signal (``--soft-labels``), where "soft" changes the labels.
     skip_blank: drop zero-variance images (counted in ``skipped["blank"]``).
     """
     path = Path(path)
@@ -227,7 +232,7 @@ def load_fer2013(
         raise GrinlabError(f"usage must be one of {USAGES} or None, got {usage!r}")
     if label_mode not in LABEL_MODES:
         raise GrinlabError(f"label_mode must be one of {LABEL_MODES}, got {label_mode!r}")
-    if task == "emotion8" and (ferplus is None or label_mode == "original"):
+    if task == "emotion8" and (ferplus is None or label_mode in ("original", "blend")):
         raise GrinlabError(
             "emotion8 (with contempt) is learnt from the FER+ votes: pass ferplus=<path to fer2013new.csv> "
             "and label_mode majority or soft (--data-option ferplus=... --data-option label_mode=soft)"
@@ -236,6 +241,8 @@ def load_fer2013(
         raise GrinlabError(
             f"label_mode {label_mode!r} needs the FER+ votes: pass ferplus=<path to fer2013new.csv>"
         )
+    if label_mode == "blend" and not 0.0 < ferplus_weight <= 1.0:
+        raise GrinlabError(f"ferplus_weight must be in (0, 1], got {ferplus_weight!r}")
     if not path.is_file():
         raise GrinlabError(f"FER2013 file {path} not found; expected fer2013.csv (or .csv.gz / .csv.xz)")
 
@@ -256,13 +263,20 @@ def load_fer2013(
         votes, kept_by_ferplus = _read_ferplus(Path(ferplus), rows["usage"])
         if task != "emotion8":  # contempt has no emotion7 class: its votes are left out
             votes = votes[:, : len(EMOTION7)]
-        drop(~kept_by_ferplus, "ferplus_dropped")
         approx_rows = _read_approx_rows(path)
         approx = np.zeros(n, bool)
         approx[approx_rows[(approx_rows >= 0) & (approx_rows < n)]] = True
-        drop(approx, "approximate_row")
-        drop(votes.sum(axis=1) == 0, f"ferplus_no_{task if task == 'emotion8' else 'emotion7'}_votes")
-        if label_mode != "original":
+        unusable = {
+            "ferplus_dropped": ~kept_by_ferplus,
+            "approximate_row": approx,
+            f"ferplus_no_{task if task == 'emotion8' else 'emotion7'}_votes": votes.sum(axis=1) == 0,
+        }
+        if label_mode == "blend":  # the row stays, with its label alone as its target
+            votes = np.where(np.logical_or.reduce(list(unusable.values()))[:, None], 0, votes)
+        else:
+            for reason, mask in unusable.items():
+                drop(mask, reason)
+        if label_mode in ("majority", "soft"):
             emotion = np.argmax(votes, axis=1)
     if skip_blank:
         drop(rows["blank"], "blank")
@@ -274,12 +288,16 @@ def load_fer2013(
 
     idx = np.flatnonzero(keep)
     soft = None
-    if label_mode == "soft":
+    if label_mode in ("soft", "blend"):
         soft = np.zeros((len(idx), len(classes)), np.float32)
         for e, t in enumerate(to_task):
             if t >= 0:
                 soft[:, t] += votes[idx, e]
-        soft /= soft.sum(axis=1, keepdims=True)
+        total = soft.sum(axis=1, keepdims=True)
+        soft /= np.maximum(total, 1e-12)  # "blend" rows without votes stay zero here
+    if label_mode == "blend":
+        label = np.eye(len(classes), dtype=np.float32)[labels[idx]]
+        soft = np.where(total > 0, ferplus_weight * soft + (1 - ferplus_weight) * label, label)
     pixels = rows["pixels"]
     return FaceDataset(
         name="fer2013" if ferplus is None else "fer2013+ferplus",
