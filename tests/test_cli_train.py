@@ -94,6 +94,11 @@ def test_train_then_export(smile_folder, tmp_path, capsys, monkeypatch):
         ({"--teacher": "emotion7"}, "a teacher must have exactly the task's labels"),
         ({"--teacher": "/nonexistent/t.onnx"}, "model file not found"),
         ({"--distill-weight": "0.7"}, "need a --teacher MODEL"),
+        ({"--data-option": "ferplus"}, "--data-option must be KEY=VALUE, got 'ferplus'"),
+        (
+            {"--data-option": "label_mod=blend"},
+            "no dataset of this run takes --data-option label_mod (image_folder takes",
+        ),
     ],
 )
 def test_bad_inputs_exit_2_with_one_line(smile_folder, tmp_path, capsys, change, message):
@@ -169,3 +174,10 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_weights(smile_folder, tmp
     a = torch.load(tmp_path / "whole" / "checkpoints" / "last.pt", weights_only=False)["model"]
     b = torch.load(run / "checkpoints" / "last.pt", weights_only=False)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_data_options_read_json_values_and_keep_text():
+    from grinlab.cli.options import data_options
+
+    got = data_options(["ferplus_weight=0.3", "ferplus=../x/fer2013new.csv", "cache=false"], {"usage": "x"})
+    assert got == {"usage": "x", "ferplus_weight": 0.3, "ferplus": "../x/fer2013new.csv", "cache": False}

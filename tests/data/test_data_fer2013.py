@@ -82,7 +82,9 @@ def test_blend_keeps_fer2013s_labels_and_rows_and_adds_the_votes(fer2013_all, fe
     """emotion7 trained on FER2013's labels with the annotators' doubt beside them: the splits are
     FER2013's own (3,589 PrivateTest faces, not FER+'s 3,572), so its accuracy stays comparable."""
     plain = load_fer2013(fer2013_csv, usage="PrivateTest")
-    ds = load_fer2013(fer2013_csv, usage="PrivateTest", ferplus=ferplus_csv, label_mode="blend", ferplus_weight=0.25)
+    ds = load_fer2013(
+        fer2013_csv, usage="PrivateTest", ferplus=ferplus_csv, label_mode="blend", ferplus_weight=0.25
+    )
     assert ds.sources == plain.sources and np.array_equal(ds.labels, plain.labels) and len(ds) == 3589
     assert ds.soft_labels.shape == (3589, 7) and np.allclose(ds.soft_labels.sum(axis=1), 1.0)
     votes = load_fer2013(fer2013_csv, usage="PrivateTest", ferplus=ferplus_csv, label_mode="soft")

@@ -1,9 +1,13 @@
 """Argument handling shared by the subcommands: the analyzer's options are declared once, here,
-for ``analyze``, ``live``, ``gate`` and ``serve``, with one default each."""
+for ``analyze``, ``live``, ``gate`` and ``serve``, with one default each; so is the dataset loader's
+``--data-option`` of ``train`` and ``teacher-views``."""
 
 from __future__ import annotations
 
 import argparse
+import json
+
+from ..errors import GrinlabError
 
 FLIP_TTA_HELP = (
     "also classify each face's mirror image and average the probabilities (flip test-time "
@@ -83,3 +87,27 @@ def analyzer_options(args, **extra):
         kw.update(detect_every=args.detect_every, tracker=TrackerOptions(smoothing_ms=args.smoothing_ms))
     kw.update(extra)
     return AnalyzerOptions(**kw)
+
+
+def add_data_option_argument(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    p.add_argument(
+        "--data-option",
+        metavar="KEY=VALUE",
+        action="append",
+        help="extra option for the dataset loader, e.g. ferplus=PATH or label_mode=blend (repeatable; "
+        "VALUE is read as JSON when it parses, else as text)",
+    )
+
+
+def data_options(items: list[str] | None, base: dict | None = None) -> dict:
+    """``--data-option KEY=VALUE`` items over ``base``: 0.3 is a number, true a bool, a path text."""
+    options = dict(base or {})
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise GrinlabError(f"--data-option must be KEY=VALUE, got {item!r}")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options

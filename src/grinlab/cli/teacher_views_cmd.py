@@ -4,10 +4,10 @@ crops (grinlab.train.teacher_views), for ``grinlab train --teacher-views DIR``."
 from __future__ import annotations
 
 import argparse
-import json
 
 from ..errors import GrinlabError
 from ..labels import TASKS
+from .options import add_data_option_argument, data_options
 
 NAME = "teacher-views"
 HELP = "store seeded augmented views of a training set and the teachers' probabilities on each"
@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--data", metavar="PATH", required=True, help="the training dataset (as for grinlab train)"
     )
     p.add_argument("--extra-data", metavar="PATH", action="append", help="another dataset (repeatable)")
-    p.add_argument("--data-option", metavar="KEY=VALUE", action="append", help="dataset loader option")
+    add_data_option_argument(p)
     p.add_argument("--task", required=True, help=f"label set: {', '.join(TASKS)}")
     p.add_argument(
         "--teacher", metavar="MODEL", action="append", required=True, help="ONNX teacher (repeat for several)"
@@ -43,15 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from ..train.teacher_views import build_views
     from ..train.torch_data import fit_images
 
-    options = {}
-    for item in args.data_option or ():
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise GrinlabError(f"--data-option must be KEY=VALUE, got {item!r}")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
+    options = data_options(args.data_option)
     spec = ModelCard.load(resolve_model(args.teacher[0]).with_suffix(".json")).preprocessing
     config = TrainConfig(
         task=args.task,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import GrinlabError
 from ..labels import TASKS
+from .options import add_data_option_argument, data_options
 
 NAME = "train"
 HELP = "train a network on a dataset into a run folder (checkpoints, metrics, report)"
@@ -59,12 +60,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--data", metavar="PATH", help="dataset file or folder (FER2013 csv, image folder, SMILEsmileD, ...)"
     )
     g.add_argument("--format", metavar="FMT", help="dataset format; default auto-detects it from PATH")
-    g.add_argument(
-        "--data-option",
-        metavar="KEY=VALUE",
-        action="append",
-        help="extra option for the dataset loader, e.g. ferplus=true (repeatable)",
-    )
+    add_data_option_argument(g)
     g.add_argument(
         "--extra-data",
         metavar="PATH",
@@ -180,13 +176,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-eval", action="store_true", help="skip the evaluation report after training")
 
 
-def _parse_value(text: str):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
 def _parse_size(text: str) -> tuple[int, int]:
     try:
         parts = [int(s) for s in text.lower().split("x")]
@@ -216,13 +205,7 @@ def build_config(args: argparse.Namespace):
             raise GrinlabError(f"missing {', '.join(missing)}; see grinlab train --help")
     values = {**base, **given}
     if args.data_option:
-        opts = dict(values.get("data_options") or {})
-        for item in args.data_option:
-            key, sep, value = item.partition("=")
-            if not sep or not key:
-                raise GrinlabError(f"--data-option must be KEY=VALUE, got {item!r}")
-            opts[key] = _parse_value(value)
-        values["data_options"] = opts
+        values["data_options"] = data_options(args.data_option, values.get("data_options"))
     if args.extra_data:
         values["extra_data"] = [str(d) for d in args.extra_data]
     if args.teacher:

@@ -29,14 +29,22 @@ def load_training_splits(config: TrainConfig) -> dict[str, FaceDataset]:
     from ..data import DATASET_FORMATS, concat_datasets, load_splits
     from ..data.registry import detect_format
 
-    parts = []
+    sources = []  # (path, format as given, format, options its loader takes)
     for i, path in enumerate((config.data, *config.extra_data)):
         if not Path(path).exists():
             raise GrinlabError(f"{path}: dataset path not found")
         fmt = config.data_format if i == 0 else "auto"
-        loader = DATASET_FORMATS[detect_format(path) if fmt == "auto" else fmt]
-        accepted = inspect.signature(loader).parameters
-        opts = {k: v for k, v in config.data_options.items() if k in accepted}
+        name = detect_format(path) if fmt == "auto" else fmt
+        taken = set(inspect.signature(DATASET_FORMATS[name]).parameters) - {"path", "root", "task"}
+        sources.append((path, fmt, name, taken))
+    # a misspelt option (label_mod=blend) would otherwise be dropped and the run trained without it
+    unknown = sorted(set(config.data_options) - set().union(*(taken for *_, taken in sources)))
+    if unknown:
+        takes = "; ".join(f"{name} takes {', '.join(sorted(taken))}" for _, _, name, taken in sources)
+        raise GrinlabError(f"no dataset of this run takes --data-option {', '.join(unknown)} ({takes})")
+    parts = []
+    for path, fmt, _, taken in sources:
+        opts = {k: v for k, v in config.data_options.items() if k in taken}
         parts.append(
             load_splits(
                 path, fmt=fmt, task=config.task, val_fraction=config.val_fraction, seed=config.seed, **opts
