@@ -13,7 +13,7 @@ import torch
 from test_trainer import quick_config
 
 from grinlab.errors import GrinlabError
-from grinlab.modelcard import sha256_file
+from grinlab.modelcard import ModelCard, sha256_file
 from grinlab.preprocess import Preprocessing, normalize
 from grinlab.shipped import resolve_model
 from grinlab.train.distill import Teacher
@@ -116,6 +116,7 @@ def test_training_starts_from_an_exported_network(smile_splits, resnet_export, t
         "file": "resnet.onnx",
         "name": "resnet",
         "sha256": sha256_file(resnet_export),
+        "command": ModelCard.load(resnet_export.with_suffix(".json")).command,
     }
     print("val acc after one epoch from the exported net:", history[0]["val_acc"])
     card = export_onnx(run, tmp_path / "m.onnx", name="m")

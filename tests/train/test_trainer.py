@@ -12,8 +12,10 @@ import torch
 
 from grinlab.data.dataset import FaceDataset
 from grinlab.errors import GrinlabError
+from grinlab.modelcard import sha256_file
 from grinlab.train.checkpoint import load_checkpoint
 from grinlab.train.config import TrainConfig
+from grinlab.train.export import export_onnx
 from grinlab.train.predict import TorchPredictor, load_run_model
 from grinlab.train.trainer import Trainer
 
@@ -158,6 +160,20 @@ def test_keep_head_continues_a_network_of_the_same_labels(splits, tmp_path, monk
     a_best = str(tmp_path / "a" / "checkpoints" / "best.pt")
     # a transfer run of it (a new two-layer head), then networks continued from each, head and all
     Trainer(quick_config(epochs=1, init_from=a_best), tmp_path / "b").fit(*splits)
+    # b's card says what it started from, and how that was made, so it reproduces from scratch
+    made_a, info_b = (json.loads((tmp_path / r / "config.json").read_text()) for r in ("a", "b"))
+    sha = sha256_file(a_best)
+    assert info_b["init_from"] == {
+        "file": "best.pt",
+        "name": "a",
+        "sha256": sha,
+        "command": made_a["command"],
+    }
+    card = export_onnx(tmp_path / "b", tmp_path / "b.onnx", name="b")
+    assert card.metrics["initialised_from"] == {"file": "best.pt", "name": "a", "sha256": sha}
+    assert card.command.startswith(
+        f"start a (best.pt, sha256 {sha[:12]}):\n{made_a['command']}\n{info_b['command']}"
+    )
     for source in ("a", "b"):
         model, *_ = load_run_model(tmp_path / source)
         cfg = quick_config(

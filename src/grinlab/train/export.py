@@ -25,6 +25,7 @@ from ..modelcard import ModelCard, sha256_file
 from ..preprocess import Preprocessing, normalize
 from .checkpoint import checkpoint_path
 from .predict import TorchPredictor, load_run_model
+from .provenance import made_by
 from .quantize import CALIBRATION_IMAGES, CALIBRATION_PERCENTILE
 from .zoo import count_params
 
@@ -251,8 +252,8 @@ def export_onnx(
                 else {}
             ),
         }
-    if info.get("init_from"):  # started from an exported network: which one, exactly
-        metrics["initialised_from"] = info["init_from"]
+    if info.get("init_from"):  # the network it started from: which one, exactly
+        metrics["initialised_from"] = {k: v for k, v in info["init_from"].items() if k != "command"}
     metrics["onnx_parity"] = {
         "max_abs_diff": diff,
         "n_images": int(len(images)),
@@ -269,11 +270,7 @@ def export_onnx(
         sha256=sha256_file(out_path),
         dataset=_dataset_entry(config, info),
         metrics=metrics,
-        command="\n".join(
-            c
-            for c in (*teacher_commands(info), info.get("command", ""), command and f"export: {command}")
-            if c
-        ),
+        command="\n".join(c for c in (*made_by(info), command and f"export: {command}") if c),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         notes=(
             f"Output 'probabilities': softmax inside the graph (sums to 1), in label order. Input 'input': "
@@ -287,20 +284,6 @@ def export_onnx(
     card.save(card_path)
     log.info("wrote %s and %s", out_path, card_path)
     return card
-
-
-def teacher_commands(info: dict) -> list[str]:
-    """For a distilled run: how each teacher was made (its card's command), so that the student's
-    card reproduces from scratch. A teacher without a card beside it is named by its sha256."""
-    lines = []
-    for t in info.get("teachers", {}).get("models", []):
-        card = Path(t["path"]).with_suffix(".json")
-        made = ModelCard.load(card).command if card.is_file() else "(no card beside the teacher file)"
-        lines.append(f"teacher {t['name']} ({t['path']}, sha256 {t['sha256'][:12]}):\n{made}")
-    views = info.get("teachers", {}).get("views")
-    if views and views.get("command"):
-        lines.append(f"teacher views ({views['n_views']} per crop):\n{views['command']}")
-    return lines
 
 
 _INT8_NOTE = (

@@ -37,7 +37,8 @@ def build_model(
     ``init_from`` may be an exported float zoo network (``.onnx`` or a teacher-weights file): its
     input must be the run's, and its folded BatchNorm layers get the statistics of ``bn_sample()``
     (model inputs from the training set) so that training starts from the exported function.
-    ``model.init_source_`` then names it (file, name, sha256) for config.json and the card.
+    ``model.init_source_`` names the start (file, name, sha256 and how it was made) for config.json
+    and the card, for a checkpoint as for an export.
     With ``keep_head`` the loaded network's own head stays (its labels must be ``classes``); without
     ``load_init`` its structure is that of ``source_state`` (the run's own checkpoint's weights)."""
     torch.manual_seed(config.seed)
@@ -57,6 +58,8 @@ def build_model(
                 check_kept_head(model, report, classes, config.init_from)
             if report["source_card"] is not None:
                 model.init_source_ = _start_from_export(model, config, report["source_card"], bn_sample)
+            else:
+                model.init_source_ = _start_from_checkpoint(Path(config.init_from))
         elif config.keep_head and source_state is not None:
             fit_kept_head(model, source_state, num_classes)
         freeze = None if config.freeze == "none" else config.freeze
@@ -121,4 +124,28 @@ def _start_from_export(model: nn.Module, config: TrainConfig, card: dict, bn_sam
         "name": card.get("name"),
         # the exported ONNX file's own sha256 (for a teacher-weights file, that of the ONNX it holds)
         "sha256": sha256_file(path) if path.suffix.lower() == ".onnx" else card.get("sha256"),
+        "command": card.get("command", ""),
+    }
+
+
+def _start_from_checkpoint(path: Path) -> dict:
+    """A run checkpoint (RUN/checkpoints/best.pt) or a state dict: its sha256 and, when its run's
+    config.json is beside it, the commands that made it (its own start and teachers first), so the
+    card of a run started from it reproduces from scratch."""
+    import json
+
+    from ..modelcard import sha256_file
+    from .provenance import made_by
+
+    config_json = path.parent.parent / "config.json"
+    info = (
+        json.loads(config_json.read_text())
+        if path.parent.name == "checkpoints" and config_json.is_file()
+        else {}
+    )
+    return {
+        "file": path.name,
+        "name": path.parent.parent.name if info else path.stem,
+        "sha256": sha256_file(path),
+        "command": "\n".join(made_by(info)) if info else "",
     }
