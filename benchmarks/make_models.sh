@@ -71,12 +71,26 @@ emotion7_ferplus_init() {  # the FER2013 labels alone
     --out $W/emotion7_ferplus_init --force
 }
 
+emotion7_ferplus_kd() {  # born again: the same start, distilled from the run above (as emotion7_kd is)
+  $G export $W/emotion7_ferplus_init --out $W/emotion7_ferplus_init.onnx --name emotion7_ferplus_init_float --force
+  $G train "${E7_NO_TEST[@]}" --lr 1e-3 --init-from $W/emotion8_e60/checkpoints/best.pt \
+    --teacher $W/emotion7_ferplus_init.onnx --distill-weight 0.7 --distill-temperature 4 \
+    --out $W/emotion7_ferplus_kd --force
+}
+
 # FER+ votes as a soft signal beside FER2013's labels (label_mode=blend: targets 0.5 x the votes +
 # 0.5 x the label; the splits stay FER2013's own, so PublicTest is the same 3,588 faces)
 BLEND=(--data-option ferplus="$D/fer2013/ferplus/fer2013new.csv" --data-option label_mode=blend --soft-labels)
 emotion7_blend_init() {  # the FER+ net's blocks and the blended targets
   $G train "${E7_NO_TEST[@]}" --lr 1e-3 --init-from $W/emotion8_e60/checkpoints/best.pt "${BLEND[@]}" \
     --out $W/emotion7_blend_init --force
+}
+
+emotion7_blend_kd() {  # born again from emotion7_blend_init, with the blended targets too
+  $G export $W/emotion7_blend_init --out $W/emotion7_blend_init.onnx --name emotion7_blend_init_float --force
+  $G train "${E7_NO_TEST[@]}" --lr 1e-3 --init-from $W/emotion8_e60/checkpoints/best.pt "${BLEND[@]}" \
+    --teacher $W/emotion7_blend_init.onnx --distill-weight 0.7 --distill-temperature 4 \
+    --out $W/emotion7_blend_kd --force
 }
 
 emotion7_blend() {  # the blended targets alone: the shipped recipe's first run with them
