@@ -77,7 +77,7 @@ emotion7_ferplus_kd() {  # shipped emotion7: the same start, distilled from the 
     --teacher $W/emotion7_ferplus_init.onnx --distill-weight 0.7 --distill-temperature 4 \
     --out $W/emotion7_ferplus_kd --force
   $G export $W/emotion7_ferplus_kd --out $W/emotion7_ferplus_kd.onnx --name emotion7_ferplus_kd_float --force
-  $G export $W/emotion7_ferplus_kd --out $M/emotion7.onnx --name emotion7 --int8 --force
+  $G export $W/emotion7_ferplus_kd --out $M/emotion7.onnx --name emotion7 --int8 --evaluate-test --force
 }
 
 # FER+ votes as a soft signal beside FER2013's labels (label_mode=blend: targets 0.5 x the votes +

@@ -181,3 +181,27 @@ def test_data_options_read_json_values_and_keep_text():
 
     got = data_options(["ferplus_weight=0.3", "ferplus=../x/fer2013new.csv", "cache=false"], {"usage": "x"})
     assert got == {"usage": "x", "ferplus_weight": 0.3, "ferplus": "../x/fer2013new.csv", "cache": False}
+
+
+def test_export_reads_the_test_split_once_for_the_file_it_ships(smile_folder, tmp_path, capsys, monkeypatch):
+    """A run chooses its checkpoint on val without reading test; the shipped file's export does."""
+    monkeypatch.setenv("GRINLAB_NO_PROGRESS", "1")
+    run = tmp_path / "run"
+    common = ["--task", "smile", "--model", "simple_cnn", "--epochs", "1", "--batch-size", "32"]
+    assert main(["train", "--data", str(smile_folder), *common, "--out", str(run)]) == 0
+    assert set(json.loads((run / "results.json").read_text())) == {"val"}
+    for extra in ([], ["--int8"]):
+        model = tmp_path / f"m{len(extra)}.onnx"
+        assert main(["export", str(run), "--out", str(model), "--evaluate-test", *extra]) == 0
+        assert "test: accuracy" in capsys.readouterr().out
+        card = ModelCard.load(model.with_suffix(".json"))
+        assert card.metrics["test"]["n"] == 40 and 0.0 <= card.metrics["test"]["accuracy"] <= 1.0
+        assert card.dataset["splits"]["test"]["size"] == 40  # what `grinlab models` names the figure by
+        assert "--evaluate-test" in card.command.splitlines()[-1]  # the export line says it read test
+    no_test = tmp_path / "no_test"
+    shutil.copytree(smile_folder / "train", no_test / "train")
+    assert main(["train", "--data", str(no_test), *common, "--out", str(tmp_path / "r2")]) == 0
+    capsys.readouterr()
+    assert main(["export", str(tmp_path / "r2"), "--out", str(tmp_path / "x.onnx"), "--evaluate-test"]) == 2
+    assert "has no test split" in one_error_line(capsys)
+    assert not (tmp_path / "x.onnx").exists()

@@ -37,6 +37,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "gate --freeze all_but_last) into one graph whose shared blocks run once",
     )
     p.add_argument("--gate-label", help="with --branch: the gate label the branch splits, e.g. smile")
+    p.add_argument(
+        "--evaluate-test",
+        action="store_true",
+        help="also measure the written file on the dataset's test split, for the card: read the test "
+        "split once, for the model you ship, after choosing it on val",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
 
         if args.which != "best":
             raise GrinlabError("a cascade is exported from both runs' best checkpoints; drop --which")
+        if args.evaluate_test:
+            raise GrinlabError(
+                "--evaluate-test is for one network; a cascade's test figures come from its stages' runs"
+            )
         card = export_shared_cascade(
             args.run_dir, args.branch, args.gate_label, args.out, name=args.name, force=args.force,
             int8=args.int8, command=command_line(args),
@@ -58,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
         card = export_onnx(
             args.run_dir, args.out, name=args.name, force=args.force, which=args.which,
-            int8=args.int8, command=command_line(args),
+            int8=args.int8, evaluate_test=args.evaluate_test, command=command_line(args),
         )  # fmt: skip
     parity = card.metrics["onnx_parity"]["max_abs_diff"]
     line = f"wrote {args.out} and its card ({card.task}: {', '.join(card.labels)}; parity max abs diff {parity:.1e}"
@@ -67,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         line += f"; int8 agrees with float on {q['top1_agreement']:.1%} of {q['n_images']} val faces"
     print(line + ")")
     for split in ("val", "test"):
-        if args.int8 or args.branch:
+        if args.int8 or args.branch or (args.evaluate_test and split == "test"):
             m = card.metrics.get(split)
             if m:
                 print(
@@ -85,4 +95,5 @@ def command_line(args: argparse.Namespace) -> str:
     words += ["--which", args.which] if args.which != "best" else []
     words += ["--branch", args.branch, "--gate-label", args.gate_label] if args.branch else []
     words += ["--int8"] if args.int8 else []
+    words += ["--evaluate-test"] if args.evaluate_test else []
     return shlex.join(words + (["--force"] if args.force else []))

@@ -196,22 +196,36 @@ def export_onnx(
     which: str = "best",
     int8: bool = False,
     command: str = "",
+    evaluate_test: bool = False,
 ) -> ModelCard:
     """Write ``out_path`` (.onnx) and its card (same name, .json); returns the card.
 
     Raises GrinlabError when the output exists (without ``force``) or when torch and ONNX Runtime
     disagree by more than 1e-4 in probability on real val images (nothing is left behind then).
     ``int8`` quantizes the graph after that check; it needs the run's dataset, for calibration
-    crops and to measure the quantized file. ``command`` (the export command) joins the card's.
+    crops and to measure the quantized file. ``evaluate_test`` also measures the written file on
+    the test split, for a run that chose its checkpoint on val without reading test (the card then
+    has the one test figure). ``command`` (the export command) joins the card's.
     """
     out_path, card_path = output_paths(out_path, force)
     ckpt_path = checkpoint_path(run_dir_or_checkpoint, which)
     run_dir = run_dir_of(ckpt_path)
     model, config, spec, classes = load_run_model(ckpt_path)
     images = parity_images(run_dir, spec, config)
+    # --evaluate-test: the test split is read here, once, for the file being shipped; the run
+    # itself chose its checkpoint on val without reading test
+    test = evaluate_test and not config.evaluate_test
     splits = (
-        load_run_data(config, "--int8 calibrates on it and measures the quantized file") if int8 else None
+        load_run_data(
+            config, "--int8 calibrates on it and measures the quantized file" if int8 else "--evaluate-test"
+        )
+        if int8 or test
+        else None
     )
+    if test and "test" not in splits:
+        raise GrinlabError(
+            f"--evaluate-test: the run's dataset ({config.data}) has no test split; a folder needs a test/ folder"
+        )
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(out_path.stem + ".tmp.onnx")
@@ -221,7 +235,7 @@ def export_onnx(
         diff = check_parity(TorchPredictor(model, spec), tmp, images, spec)
         require_parity(diff, len(images), out_path)
         if int8:
-            eval_splits = ("val", "test") if config.evaluate_test else ("val",)
+            eval_splits = ("val", "test") if config.evaluate_test or test else ("val",)
             metrics = quantize_measured(tmp, tmp8, spec, splits, eval_splits, classes)
             os.replace(tmp8, out_path)
         else:
@@ -240,6 +254,8 @@ def export_onnx(
                 split: {k: m[k] for k in ("n", "accuracy", "macro_f1", "recall") if k in m}
                 for split, m in results.items()
             }
+        if test:
+            metrics["test"] = measure_splits(out_path, {"test": splits["test"]}, spec, classes)["test"]
     if info.get("teachers"):
         metrics["distillation"] = {
             "teachers": [{k: t[k] for k in ("name", "sha256")} for t in info["teachers"]["models"]],
@@ -268,7 +284,7 @@ def export_onnx(
         params=count_params(model),
         onnx_file=out_path.name,
         sha256=sha256_file(out_path),
-        dataset=_dataset_entry(config, info),
+        dataset=_dataset_entry(config, info, splits["test"] if test else None),
         metrics=metrics,
         command="\n".join(c for c in (*made_by(info), command and f"export: {command}") if c),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -292,7 +308,8 @@ _INT8_NOTE = (
 )
 
 
-def _dataset_entry(config, info: dict) -> dict:
+def _dataset_entry(config, info: dict, test=None) -> dict:
+    """The card's dataset; ``test``: the test split the export measured (the run did not read it)."""
     return {
         "path": config.data,
         "extra_paths": list(config.extra_data),
@@ -300,7 +317,7 @@ def _dataset_entry(config, info: dict) -> dict:
         "options": config.data_options,
         "split": f"seeded stratified val split (fraction {config.val_fraction}, seed {config.seed}) "
         "unless the dataset defines its own splits",
-        "splits": info.get("datasets", {}),
+        "splits": {**info.get("datasets", {}), **({"test": test.summary()} if test is not None else {})},
     }
 
 
