@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import lzma
 
 import numpy as np
 import pytest
@@ -186,3 +187,10 @@ def test_misuse_of_options(write_fer_csv, tmp_cache, tmp_path):
     )
     with pytest.raises(GrinlabError, match="has 0 rows but the fer2013 csv has 1"):
         load_fer2013(path, ferplus=bad_ferplus, label_mode="majority")
+    compressed = tmp_path / "fer2013.csv.xz"  # the images' csv handed over as the votes
+    compressed.write_bytes(lzma.compress(path.read_bytes()))
+    with pytest.raises(GrinlabError, match="fer2013.csv.xz: not a text csv"):
+        load_fer2013(path, ferplus=compressed, label_mode="blend")
+    for weight in ("abc", True, 0, 1.5):  # --data-option ferplus_weight=abc arrives as text
+        with pytest.raises(GrinlabError, match="ferplus_weight must be in"):
+            load_fer2013(path, ferplus=bad_ferplus, label_mode="blend", ferplus_weight=weight)

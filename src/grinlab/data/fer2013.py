@@ -147,14 +147,19 @@ def _read_ferplus(path: Path, usage: np.ndarray) -> tuple[np.ndarray, np.ndarray
         raise GrinlabError(
             f"FER+ file {path} not found; expected ferplus/fer2013new.csv from microsoft/FERPlus"
         )
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
-        header = tuple(c.strip() for c in next(reader, []))
-        if header != FERPLUS_HEADER:
-            raise GrinlabError(
-                f"{path}: header is {','.join(header)!r}, expected {','.join(FERPLUS_HEADER)!r}"
-            )
-        rows = list(reader)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            header = tuple(c.strip() for c in next(reader, []))
+            if header != FERPLUS_HEADER:
+                raise GrinlabError(
+                    f"{path}: header is {','.join(header)!r}, expected {','.join(FERPLUS_HEADER)!r}"
+                )
+            rows = list(reader)
+    except UnicodeDecodeError:  # e.g. the (compressed) fer2013 csv given as the votes
+        raise GrinlabError(
+            f"{path}: not a text csv; expected the uncompressed ferplus/fer2013new.csv from microsoft/FERPlus"
+        ) from None
     rows = [r for r in rows if r]
     if len(rows) != len(usage):
         raise GrinlabError(
@@ -241,7 +246,8 @@ def load_fer2013(
         raise GrinlabError(
             f"label_mode {label_mode!r} needs the FER+ votes: pass ferplus=<path to fer2013new.csv>"
         )
-    if label_mode == "blend" and not 0.0 < ferplus_weight <= 1.0:
+    weight_is_number = isinstance(ferplus_weight, (int, float)) and not isinstance(ferplus_weight, bool)
+    if label_mode == "blend" and not (weight_is_number and 0.0 < ferplus_weight <= 1.0):
         raise GrinlabError(f"ferplus_weight must be in (0, 1], got {ferplus_weight!r}")
     if not path.is_file():
         raise GrinlabError(f"FER2013 file {path} not found; expected fer2013.csv (or .csv.gz / .csv.xz)")
