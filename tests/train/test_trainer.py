@@ -193,6 +193,20 @@ def test_keep_head_continues_a_network_of_the_same_labels(splits, tmp_path, monk
         assert load_run_model(run)[3] == classes
 
 
+def test_a_start_beside_a_damaged_run_config_is_still_named(splits, tmp_path):
+    Trainer(quick_config(epochs=1), tmp_path / "a").fit(*splits)
+    (tmp_path / "a" / "config.json").write_text("{cut short")
+    start = tmp_path / "a" / "checkpoints" / "best.pt"
+    Trainer(quick_config(epochs=1, init_from=str(start)), tmp_path / "b").fit(*splits)
+    info = json.loads((tmp_path / "b" / "config.json").read_text())
+    assert info["init_from"] == {
+        "file": "best.pt",
+        "name": "best",
+        "sha256": sha256_file(start),
+        "command": "",
+    }
+
+
 def test_keep_head_refuses_other_labels(splits, tmp_path):
     from grinlab.train.network import build_model
 

@@ -9,7 +9,6 @@ P_gate(positive) x P_branch): the same answers as the two networks, at ~1.2x the
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from datetime import datetime, timezone
@@ -35,9 +34,9 @@ from .export import (
     parity_images,
     quantize_measured,
     require_parity,
-    run_dir_of,
 )
 from .predict import load_run_model
+from .run_folder import read_run_config, run_dir_of
 from .zoo import count_params
 
 log = logging.getLogger(__name__)
@@ -154,8 +153,8 @@ def export_shared_cascade(
     }
     commands = []
     for role, run in (("gate", gate_run), ("branch", branch_run)):
-        cfg_file = run_dir_of(checkpoint_path(run))
-        info = json.loads((cfg_file / "config.json").read_text()) if cfg_file else {}
+        run_dir = run_dir_of(checkpoint_path(run))
+        info = read_run_config(run_dir) if run_dir else {}
         commands.append(f"{role}: {info.get('command', '')}")
     if command:
         commands.append(f"export: {command}")

@@ -27,6 +27,7 @@ from .checkpoint import checkpoint_path
 from .predict import TorchPredictor, load_run_model
 from .provenance import made_by
 from .quantize import CALIBRATION_IMAGES, CALIBRATION_PERCENTILE
+from .run_folder import read_run_config, run_dir_of
 from .zoo import count_params
 
 log = logging.getLogger(__name__)
@@ -44,11 +45,6 @@ class WithSoftmax(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.softmax(self.model(x), dim=1)
-
-
-def run_dir_of(checkpoint: Path) -> Path | None:
-    run_dir = checkpoint.parent.parent
-    return run_dir if (run_dir / "config.json").is_file() else None
 
 
 def parity_images(run_dir: Path | None, spec: Preprocessing, config) -> np.ndarray:
@@ -245,7 +241,7 @@ def export_onnx(
         tmp8.unlink(missing_ok=True)
     log.info("parity torch vs ONNX Runtime: max abs diff %.2e on %d val images", diff, len(images))
 
-    info = json.loads((run_dir / "config.json").read_text()) if run_dir else {}
+    info = read_run_config(run_dir) if run_dir else {}
     if not int8:
         metrics = {}
         if run_dir and (run_dir / "results.json").is_file():

@@ -132,20 +132,18 @@ def _start_from_checkpoint(path: Path) -> dict:
     """A run checkpoint (RUN/checkpoints/best.pt) or a state dict: its sha256 and, when its run's
     config.json is beside it, the commands that made it (its own start and teachers first), so the
     card of a run started from it reproduces from scratch."""
-    import json
-
     from ..modelcard import sha256_file
     from .provenance import made_by
+    from .run_folder import read_run_config, run_dir_of
 
-    config_json = path.parent.parent / "config.json"
-    info = (
-        json.loads(config_json.read_text())
-        if path.parent.name == "checkpoints" and config_json.is_file()
-        else {}
-    )
+    run_dir = run_dir_of(path)
+    try:
+        info = read_run_config(run_dir) if run_dir else None
+    except ValueError:  # a damaged config.json beside it: the start is still named by its sha256
+        info = None
     return {
         "file": path.name,
-        "name": path.parent.parent.name if info else path.stem,
+        "name": run_dir.name if info else path.stem,
         "sha256": sha256_file(path),
         "command": "\n".join(made_by(info)) if info else "",
     }

@@ -96,6 +96,12 @@ def clear_outputs(run_dir: Path) -> list[str]:
     return removed
 
 
+def run_dir_of(checkpoint: Path) -> Path | None:
+    """The run folder a checkpoint (RUN/checkpoints/x.pt) belongs to, or None for a loose file."""
+    run_dir = Path(checkpoint).parent.parent
+    return run_dir if (run_dir / "config.json").is_file() else None
+
+
 def read_run_config(run_dir: Path) -> dict | None:
     """config.json of the run folder, or None when there is none."""
     path = run_dir / "config.json"

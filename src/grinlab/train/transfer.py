@@ -54,13 +54,13 @@ def _read_state_dict_once(
 ) -> tuple[dict[str, torch.Tensor], dict | None, tuple[str, ...] | None]:
     from .teacher_weights import FORMAT, zoo_model_from_onnx
 
-    if str(checkpoint).lower().endswith(".json"):  # torch.load would say "UnpicklingError"
+    if checkpoint.lower().endswith(".json"):  # torch.load would say "UnpicklingError"
         raise GrinlabError(
             f"{checkpoint}: a model card, not a network; start from a run's checkpoint "
             "(RUN/checkpoints/best.pt), a float .onnx export or a teacher-weights .pt (a cascade's card: "
             "from one of its stages' runs)"
         )
-    if str(checkpoint).lower().endswith(".onnx"):
+    if checkpoint.lower().endswith(".onnx"):
         model, card = zoo_model_from_onnx(checkpoint)
         return model.state_dict(), card, tuple(card.get("labels") or ()) or None
     try:
