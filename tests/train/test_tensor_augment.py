@@ -271,6 +271,26 @@ def test_device_loader_batches(splits):
     assert abs(float(labels.float().mean()) - 0.5) < 0.1
 
 
+def test_device_loader_augments_in_chunks_without_changing_a_batch(splits, monkeypatch):
+    # many batches are augmented at once (kernel launches, not pixels, are what a GPU waits for);
+    # the batches must be those of one batch at a time, including a short last chunk
+    from grinlab.train import device_data
+
+    train = FaceTorchDataset(splits[0], Preprocessing(), "standard", seed=5)
+    train.set_epoch(2)
+
+    def batches(chunk_bytes):
+        monkeypatch.setattr(device_data, "CHUNK_BYTES", chunk_bytes)
+        return list(DeviceLoader(train, 16, torch.Generator().manual_seed(1), torch.device("cpu")))
+
+    one_at_a_time = batches(1)  # less than a batch: a chunk is one batch
+    in_chunks = batches(3 * 16 * 48 * 48 * 4)  # three batches per chunk
+    assert len(in_chunks) == len(one_at_a_time) == -(-len(train) // 16)
+    for (xa, ya, ia), (xb, yb, ib) in zip(one_at_a_time, in_chunks):
+        assert torch.equal(ia, ib) and torch.equal(ya, yb)
+        torch.testing.assert_close(xa, xb, rtol=0, atol=1e-5)
+
+
 def test_interrupt_then_resume_on_device_path_gives_identical_weights(splits, tmp_path, monkeypatch):
     cfg = quick_config(
         augment="strong", augment_on="device", scheduler="cosine", label_smoothing=0.1, max_train_batches=4
@@ -360,3 +380,16 @@ def test_device_path_needs_no_albumentations(smilesmiled_dir, tmp_path):
     assert "needs albumentations" in lines[0] and "--augment-on device" in lines[0]
     assert lines[-1] == "albumentations imported: False"
     assert (tmp_path / "device" / "checkpoints" / "last.pt").is_file()
+
+
+@pytest.mark.parametrize("preset", ["standard", "strong"])
+def test_the_gpu_way_of_applying_an_op_gives_the_same_pixels(preset, monkeypatch):
+    # on a GPU every op runs on all samples and keeps those where it fires (no host sync); on the CPU
+    # only on those: the pixels must not depend on which
+    g = torch.Generator().manual_seed(4)
+    images = torch.randint(0, 256, (64, 48, 48), dtype=torch.uint8, generator=g)
+    index = torch.arange(64) * 3
+    subset = TensorAugmenter(preset, seed=2)(images, index, 1)
+    monkeypatch.setattr(ta, "_all_rows", lambda x: True)
+    everyone = TensorAugmenter(preset, seed=2)(images, index, 1)
+    torch.testing.assert_close(everyone, subset, rtol=0, atol=1e-5)

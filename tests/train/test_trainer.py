@@ -319,3 +319,42 @@ def test_time_budget_plans_the_epochs_and_ends_the_schedule(splits, tmp_path):
     assert [h["epoch"] for h in roomy] == [1, 2]
     with pytest.raises(GrinlabError, match="cannot be re-planned"):
         quick_config(scheduler="onecycle", time_budget=60.0)
+
+
+def test_time_budget_replans_at_each_warmup_epochs_pace(tmp_path):
+    # a slow first epoch (kernel tuning, runs starting side by side) must not shorten the whole run:
+    # after the second warmup epoch the plan is what is left of the budget at that epoch's pace
+    trainer = Trainer(
+        quick_config(epochs=100, scheduler="cosine", warmup_epochs=2, time_budget=30.0), tmp_path
+    )
+    state = {"planned_epochs": 100}
+    history = [{"epoch": 1, "seconds": 10.0}]
+    trainer._plan_epochs(state, history, None, steps=1)
+    assert state["planned_epochs"] == 3  # 30 // 10
+    history.append({"epoch": 2, "seconds": 2.0})
+    trainer._plan_epochs(state, history, None, steps=1)
+    assert state["planned_epochs"] == 2 + (30 - 12) // 2
+    history.append({"epoch": 3, "seconds": 50.0})  # over budget: still one more epoch than done
+    trainer._plan_epochs(state, history, None, steps=1)
+    assert state["planned_epochs"] == 4
+
+
+def test_channels_last_weights_train_resume_and_export(splits, tmp_path, monkeypatch):
+    # a GPU run keeps its weights channels-last (faster mixed-precision convolutions); forced here on
+    # the CPU, the run must still resume exactly and export a file that agrees with its checkpoint
+    import grinlab.train.trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "memory_format", lambda device: torch.channels_last)
+    cfg = quick_config(model="resnet_tiny", epochs=2)
+    Trainer(cfg, tmp_path / "whole").fit(*splits)
+    interrupt_at_epoch(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(cfg, tmp_path / "resumed").fit(*splits)
+    monkeypatch.undo()
+    monkeypatch.setattr(trainer_module, "memory_format", lambda device: torch.channels_last)
+    Trainer(cfg, tmp_path / "resumed", resume=True).fit(*splits)
+    a = load_checkpoint(tmp_path / "whole" / "checkpoints" / "last.pt")["model"]
+    b = load_checkpoint(tmp_path / "resumed" / "checkpoints" / "last.pt")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    card = export_onnx(tmp_path / "whole", tmp_path / "cl.onnx", name="cl")
+    assert card.metrics["onnx_parity"]["max_abs_diff"] < 1e-4

@@ -81,9 +81,12 @@ class _Draws:
     Every op takes all its draw numbers whether it fires or not, so a draw's number is fixed by the
     code order alone."""
 
+    BLOCK = 32  # draw numbers hashed at once: a few kernels per block instead of a dozen per draw
+
     def __init__(self, keys: torch.Tensor):
         self.keys = keys
         self.stream = 0
+        self._block_start, self._block = 0, None
 
     def _bits(self, keys: torch.Tensor, stream: int, shape: tuple[int, ...] = ()) -> torch.Tensor:
         bits = _hash2(keys, stream)  # stream is a python int: no host-to-device copy per draw
@@ -96,9 +99,17 @@ class _Draws:
         self.stream += 1
         return self.stream
 
+    def _draw_bits(self, stream: int) -> torch.Tensor:
+        """_bits(keys, stream), taken from a block of BLOCK draw numbers hashed together: on a GPU a
+        batch's augmentation is otherwise hundreds of tiny integer kernels, launched one by one."""
+        if self._block is None or not self._block_start <= stream < self._block_start + self.BLOCK:
+            words = torch.arange(stream, stream + self.BLOCK, dtype=torch.int64, device=self.keys.device)
+            self._block_start, self._block = stream, _hash2(self.keys[:, None], words[None])
+        return self._block[:, stream - self._block_start]
+
     def uniform(self, lo=0.0, hi=1.0) -> torch.Tensor:
         """One float per sample, uniform in [lo, hi)."""
-        return lo + (hi - lo) * _unit(self._bits(self.keys, self._next()))
+        return lo + (hi - lo) * _unit(self._draw_bits(self._next()))
 
     def randint(self, lo, hi) -> torch.Tensor:
         """Integers in [lo, hi] inclusive (bounds may be per-sample tensors), as float32."""
@@ -124,9 +135,16 @@ def _where(mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor
     return torch.where(mask.view(-1, *([1] * (a.ndim - 1))), a, b)
 
 
+def _all_rows(x: torch.Tensor) -> bool:
+    return x.device.type != "cpu"
+
+
 def _apply_to(mask: torch.Tensor, x: torch.Tensor, fn) -> torch.Tensor:
-    """``x`` with its samples where ``mask`` is set replaced by ``fn(rows)`` (their positions): the
-    costly pixel work runs only for samples whose op fires, at one host sync per op."""
+    """``x`` with its samples where ``mask`` is set replaced by ``fn(rows)`` (their positions). On the
+    CPU the costly pixel work runs only for samples whose op fires (one host sync per op to find
+    them); on a GPU, where that work is cheap and a sync stalls the queue, it runs for all of them."""
+    if _all_rows(x):
+        return _where(mask, fn(torch.arange(len(x), device=x.device)).to(x.dtype), x)
     rows = torch.nonzero(mask).squeeze(1)
     if rows.numel() == 0:
         return x

@@ -31,7 +31,7 @@ from ..preprocess import normalize
 from ..progress import progress_enabled
 from .checkpoint import load_checkpoint, restore_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .devices import grad_scaler, resolve_device, use_amp
+from .devices import amp_dtype, grad_scaler, memory_format, resolve_device, tune_for, use_amp
 from .distill import Teacher, distillation_loss
 from .loaders import load_training_splits, make_run_loaders
 from .network import build_model, check_init_from
@@ -103,6 +103,7 @@ class Trainer:
         self.classes_ = tuple(train_ds.classes)
         num_classes = len(self.classes_)
         device = self.device_ = resolve_device(cfg.device)
+        tune_for(device)
         log.info(
             "preparing %d train / %d val crops at %s", len(train_ds), len(val_ds), cfg.preprocessing.size
         )
@@ -132,7 +133,7 @@ class Trainer:
             bn_sample=sample,
             classes=self.classes_,
             source_state=last,
-        ).to(device)
+        ).to(device, memory_format=memory_format(device))
         optimizer = make_optimizer(cfg, model.parameters())
         scheduler, per_step = make_scheduler(cfg, optimizer, steps)
         amp = use_amp(cfg.amp, device)
@@ -236,8 +237,8 @@ class Trainer:
                 value = row[cfg.monitor]
                 if not per_step:
                     scheduler.step(value)
-                if cfg.time_budget and epoch == 1:
-                    self._plan_epochs(state, row["seconds"], scheduler if per_step else None, steps)
+                if cfg.time_budget and epoch <= max(1, cfg.warmup_epochs):
+                    self._plan_epochs(state, history, scheduler if per_step else None, steps)
                 improved = state["best_value"] is None or (
                     value < state["best_value"]
                     if monitor_mode(cfg.monitor) == "min"
@@ -277,18 +278,23 @@ class Trainer:
             )
         return history
 
-    def _plan_epochs(self, state: dict, first_epoch_seconds: float, scheduler, steps: int) -> None:
-        """--time-budget: as many epochs as fit at the first epoch's pace (which includes one-time
-        costs, so the plan errs short), and the lr schedule re-aimed at the last of them. The first
-        epoch's lr does not depend on the plan when it is all warmup (--warmup-epochs >= 1)."""
+    def _plan_epochs(self, state: dict, history: list[dict], scheduler, steps: int) -> None:
+        """--time-budget: as many epochs as fit in what is left of the budget at the last epoch's
+        pace, and the lr schedule re-aimed at the last of them. Planned after the first epoch, and
+        again after each later warmup epoch: the first one's one-time costs (a GPU's kernel tuning,
+        runs starting side by side) make its plan err short, and a warmup epoch's lr does not depend
+        on the plan."""
         cfg = self.config
-        fit = int(cfg.time_budget // max(first_epoch_seconds, 1e-6))
-        planned = max(min(cfg.epochs, fit), cfg.warmup_epochs + 1, 1)
+        done, pace = history[-1]["epoch"], max(history[-1]["seconds"], 1e-6)
+        left = cfg.time_budget - sum(row["seconds"] for row in history)
+        planned = max(min(cfg.epochs, done + int(max(left, 0.0) // pace)), cfg.warmup_epochs + 1, done + 1, 1)
+        if planned == state["planned_epochs"]:
+            return
         state["planned_epochs"] = planned
         retarget_schedule(scheduler, planned * steps)
         log.info(
-            "time budget %.0f s: the first epoch took %.1f s, so the run plans %d of at most %d epochs",
-            cfg.time_budget, first_epoch_seconds, planned, cfg.epochs,
+            "time budget %.0f s: %d epoch(s) took %.1f s, the last %.1f s, so the run plans %d of at most %d epochs",
+            cfg.time_budget, done, cfg.time_budget - left, pace, planned, cfg.epochs,
         )  # fmt: skip
 
     def _train_epoch(
@@ -301,7 +307,9 @@ class Trainer:
             from .transfer import frozen_bn_eval
 
             frozen_bn_eval(model)
-        total_loss, seen, y_true, y_pred = 0.0, 0, [], []
+        # the loss is summed on the device: reading it back every step would stall the GPU's queue
+        total_loss, seen, y_true, y_pred = torch.zeros((), device=device), 0, [], []
+        dtype = amp_dtype(device)
         bar = tqdm(
             total=steps, desc=f"epoch {epoch}/{cfg.epochs}", leave=False, disable=not progress_enabled()
         )
@@ -309,7 +317,7 @@ class Trainer:
             if b >= steps:
                 break
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            with torch.autocast(device.type, enabled=amp):
+            with torch.autocast(device.type, dtype=dtype, enabled=amp):
                 logits = model(x)
                 loss = F.cross_entropy(logits.float(), y, weight=weight, label_smoothing=cfg.label_smoothing)
                 if teacher is not None:
@@ -324,17 +332,19 @@ class Trainer:
             if scheduler is not None:
                 scheduler.step()
             hard = y.argmax(1) if y.ndim == 2 else y
-            total_loss += float(loss.detach()) * len(x)
+            total_loss += loss.detach().float() * len(x)
             y_true.append(hard)  # kept on the device; one copy to the CPU after the epoch
             y_pred.append(logits.argmax(1))
             seen += len(x)
             bar.update(1)
-            bar.set_postfix(loss=f"{total_loss / seen:.4f}")
+            if not bar.disable and b % 20 == 0:  # a read-back, so only where someone watches
+                bar.set_postfix(loss=f"{float(total_loss) / seen:.4f}")
         bar.close()
         if not seen:
             return 0.0, 0.0, 0
         y_true, y_pred = torch.cat(y_true).cpu().numpy(), torch.cat(y_pred).cpu().numpy()
-        return total_loss / seen, classification_metrics(y_true, y_pred, self.classes_)["accuracy"], seen
+        accuracy = classification_metrics(y_true, y_pred, self.classes_)["accuracy"]
+        return float(total_loss) / seen, accuracy, seen
 
     @torch.no_grad()
     def _validate(self, model, loader, device):
