@@ -91,6 +91,17 @@ def test_predict_prepared_matches_predict_proba(shipped, smiles):
         shipped.predict_prepared(np.zeros((2, 64, 64), np.uint8))
 
 
+def test_many_faces_run_in_slices_with_the_same_answers(shipped, smiles, monkeypatch):
+    # one ONNX Runtime call holds all of its faces' activations (a big net on 3,588 faces took
+    # 23 GB), so long inputs run in slices; the answers must not change
+    from grinlab.classify import onnx_classifier
+
+    prepared = np.stack([cv2.resize(f, (48, 48), interpolation=cv2.INTER_AREA) for f in smiles[:7]])
+    whole = shipped.predict_prepared(prepared)
+    monkeypatch.setattr(onnx_classifier, "MAX_ROWS_PER_RUN", 3)
+    assert np.allclose(shipped.predict_prepared(prepared), whole, atol=1e-6)
+
+
 def test_logits_card_gets_softmax_matching_torch(logits_model, smiles):
     torch = pytest.importorskip("torch")
     path, model = logits_model
