@@ -44,6 +44,9 @@ def main(argv=None) -> int:
     bench_io.require(args.data, *args.models)
     splits = load_splits(args.data, task="emotion7")
     clfs = [OnnxClassifier(m, threads=2) for m in args.models]
+    # a file's name, or its path where two files share a name (a teacher and its lab-made namesake)
+    names = [Path(m).name for m in args.models]
+    names = [n if names.count(n) == 1 else str(m) for n, m in zip(names, args.models)]
     spec = clfs[0].card.preprocessing
     rows = []
     probs = {}
@@ -53,7 +56,7 @@ def main(argv=None) -> int:
         probs[split] = ([probabilities(c, crops, ds.classes) for c in clfs], ds.labels)
     for k in range(1, len(clfs) + 1):
         for members in combinations(range(len(clfs)), k):
-            row = {"models": [Path(args.models[i]).name for i in members]}
+            row = {"models": [names[i] for i in members]}
             for split, (per_model, y) in probs.items():
                 plain = np.mean([per_model[i][0] for i in members], axis=0)
                 flip = np.mean([per_model[i][0] + per_model[i][1] for i in members], axis=0)
