@@ -358,3 +358,30 @@ def test_channels_last_weights_train_resume_and_export(splits, tmp_path, monkeyp
     assert all(torch.equal(a[k], b[k]) for k in a)
     card = export_onnx(tmp_path / "whole", tmp_path / "cl.onnx", name="cl")
     assert card.metrics["onnx_parity"]["max_abs_diff"] < 1e-4
+
+
+def test_a_resume_reads_last_pt_once(splits, tmp_path, monkeypatch):
+    # last.pt holds the whole optimiser state: a kept head's structure and the resume take it from
+    # one read
+    import grinlab.train.checkpoint as checkpoint_module
+    import grinlab.train.trainer as trainer_module
+
+    Trainer(quick_config(epochs=1), tmp_path / "a").fit(*splits)
+    start = str(tmp_path / "a" / "checkpoints" / "best.pt")
+    cfg = quick_config(epochs=2, init_from=start, keep_head=True)
+    interrupt_at_epoch(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(cfg, tmp_path / "run").fit(*splits)
+    monkeypatch.undo()
+    reads = []
+    original = checkpoint_module.load_checkpoint
+
+    def counting(path):
+        reads.append(Path(path).name)
+        return original(path)
+
+    monkeypatch.setattr(trainer_module, "load_checkpoint", counting)
+    monkeypatch.setattr(checkpoint_module, "load_checkpoint", counting)
+    history = Trainer(cfg, tmp_path / "run", resume=True).fit(*splits)
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert reads.count("last.pt") == 1

@@ -126,11 +126,13 @@ def restore_checkpoint(
     scheduler,
     scaler,
     generator: torch.Generator,
+    ckpt: dict | None = None,
 ) -> dict:
     """--resume: check that ``path`` belongs to this run (same options but RESUMABLE_CHANGES, same
     classes, same augmentation path), load every state into the given objects and the global RNGs,
-    and return the checkpoint (its loop state: epoch, best value, history, ...)."""
-    ckpt = load_checkpoint(path)
+    and return the checkpoint (its loop state: epoch, best value, history, ...). ``ckpt``: the file
+    as ``load_checkpoint`` already read it."""
+    ckpt = load_checkpoint(path) if ckpt is None else ckpt
     stored = ckpt["config"]
     now = config.to_dict()
     diff = sorted(k for k in now if k not in RESUMABLE_CHANGES and stored.get(k) != now[k])
@@ -149,7 +151,8 @@ def restore_checkpoint(
     model.load_state_dict(ckpt["model"])
     optimizer.load_state_dict(ckpt["optimizer"])
     scheduler.load_state_dict(ckpt["scheduler"])
-    scaler.load_state_dict(ckpt["scaler"])
+    if ckpt["scaler"]:  # empty from a run without loss scaling (bfloat16 or no AMP): a fresh scaler
+        scaler.load_state_dict(ckpt["scaler"])
     generator.set_state(ckpt["generator"])
     _set_rng_state(ckpt["rng"])
     if ckpt["epoch"] < config.epochs:

@@ -125,7 +125,8 @@ class Trainer:
         # a resumed run takes every weight from last.pt, so it neither reads nor needs that file
         sample = lambda: torch.from_numpy(normalize(train_t.images[:BN_SAMPLE_CROPS], cfg.preprocessing))  # noqa: E731
         # a kept head has its source's structure; resumed, last.pt says which (see build_model)
-        last = load_checkpoint(self.last_path)["model"] if self.resume and cfg.keep_head else None
+        resumed = load_checkpoint(self.last_path) if self.resume else None
+        last = resumed["model"] if resumed is not None and cfg.keep_head else None
         model = build_model(
             cfg,
             num_classes,
@@ -171,7 +172,12 @@ class Trainer:
 
         if self.resume:
             ckpt = restore_checkpoint(
-                self.last_path, config=cfg, classes=self.classes_, augment_on=self.augment_on_, **objects
+                self.last_path,
+                config=cfg,
+                classes=self.classes_,
+                augment_on=self.augment_on_,
+                ckpt=resumed,
+                **objects,
             )
             record_resume(self.run_dir, self.command, ckpt["epoch"], cfg.to_dict())
             state.update({k: ckpt[k] for k in state if k in ckpt})
