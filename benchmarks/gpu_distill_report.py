@@ -29,8 +29,11 @@ FERPLUS = SHARED / "data/fer2013/ferplus/fer2013new.csv"
 
 
 def _training(run: Path) -> dict:
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    cfg = json.loads((run / "config.json").read_text())["config"]
+    from grinlab.evaluate.compare import read_history
+    from grinlab.train.run_folder import read_run_config
+
+    rows = read_history(run)
+    cfg = read_run_config(run)["config"]
     keep = ("augment", "batch_size", "lr", "distill_weight", "distill_temperature", "time_budget")
     return {
         **{k: cfg[k] for k in keep},

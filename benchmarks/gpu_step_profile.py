@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 import torch
@@ -48,6 +49,12 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
     dev = torch.device(args.device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        print(
+            "gpu_step_profile.py: torch sees no CUDA GPU here (--device cpu only smoke-tests it)",
+            file=sys.stderr,
+        )
+        return 2
     n, b = 28_698, args.batch_size
     images = torch.randint(0, 256, (n, 48, 48), dtype=torch.uint8, device=dev)
     labels = torch.randint(0, 7, (n,), device=dev)

@@ -124,6 +124,7 @@ device() {
 
 finish() {  # files_at
   local src=${1:?usage: gpu_teachers.sh finish FILES_AT}
+  [[ -f $src/summary.tar.gz ]] || { echo "$src: no summary.tar.gz there; pass the device call's files_at folder" >&2; exit 2; }
   mkdir -p "$DEST"
   tar -xzf "$src/summary.tar.gz" -C "$DEST"
   # the runs' config names the device's csv: rebuild it here from the same pack (sha256-checked)

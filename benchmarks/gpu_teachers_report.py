@@ -28,6 +28,8 @@ from emotion7_ensemble import probabilities
 
 from grinlab.classify.onnx_classifier import OnnxClassifier
 from grinlab.data import load_splits
+from grinlab.evaluate.compare import read_history
+from grinlab.train.run_folder import read_run_config
 from grinlab.train.torch_data import fit_images
 
 HERE = Path(__file__).resolve().parent
@@ -35,10 +37,6 @@ SHARED = Path(os.environ.get("GRINLAB_SHARED", HERE.parent.parent / "shared"))
 FER = SHARED / "data/fer2013/fer2013.csv.xz"
 FERPLUS = SHARED / "data/fer2013/ferplus/fer2013new.csv"
 RUNS = "runs/gpu_teachers"  # where the device call's runs lie inside the unpacked summary
-
-
-def _epochs(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
 
 
 def speed(runs: Path) -> dict:
@@ -49,7 +47,7 @@ def speed(runs: Path) -> dict:
         if not (run / "metrics.jsonl").is_file():
             out[on] = None
             continue
-        rows = _epochs(run)
+        rows = read_history(run)
         steady = rows[1:] or rows
         out[on] = {
             "epochs": len(rows),
@@ -62,8 +60,8 @@ def speed(runs: Path) -> dict:
 
 
 def training(run: Path) -> dict:
-    rows = _epochs(run)
-    cfg = json.loads((run / "config.json").read_text())["config"]
+    rows = read_history(run)
+    cfg = read_run_config(run)["config"]
     best = max(rows, key=lambda r: r["val_acc"])
     return {
         "model": cfg["model"],
