@@ -1,8 +1,8 @@
 """Where a GPU training step of the lab spends its time: milliseconds per batch of the augmentation
 (``TensorAugmenter``, one preset) and of the optimisation step of a zoo network, as the trainer did
 it before (float16 autocast with a loss scaler, the loss read back every step, cuDNN's default
-algorithms) and as it does now (bfloat16, no read-back, cuDNN benchmark mode), and with channels-last
-memory on top. Synthetic uint8 48x48 crops (the cost of these ops does not depend on the pixels).
+algorithms) and as it does now (bfloat16, no read-back, cuDNN benchmark mode), then with channels-last
+memory, the fused optimiser and ``--compile reduce-overhead`` (CUDA graphs) added one at a time. Synthetic uint8 48x48 crops (the cost of these ops does not depend on the pixels).
 Needs a CUDA GPU; writes JSON to --out.
 
     python benchmarks/gpu_step_profile.py --out /tmp/profile.json
@@ -20,6 +20,9 @@ import torch.nn.functional as F
 
 from grinlab.train.tensor_augment import TensorAugmenter
 from grinlab.train.zoo import create_model
+
+# each variant adds one change to the one before it, from "now" on; "before" is the lab until 2026-11-28
+VARIANTS = ("before", "now", "now_channels_last", "now_fused", "now_compiled", "now_compiled_with_augment")
 
 
 def sync() -> None:
@@ -76,25 +79,43 @@ def main(argv=None) -> int:
     fixed_x = augment_only()
     for name in args.models:
         row = {}
-        for variant in ("before", "now", "now_channels_last", "now_with_augment"):
+        for variant in VARIANTS:
             torch.backends.cudnn.benchmark = variant != "before"
             model = create_model(name, num_classes=7, in_chans=1, input_size=(48, 48)).to(dev)
             x = fixed_x
-            if variant == "now_channels_last":
+            later = VARIANTS[VARIANTS.index("now_channels_last") :]
+            if variant in later:
                 model = model.to(memory_format=torch.channels_last)
                 x = fixed_x.contiguous(memory_format=torch.channels_last)
-            opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
+            fused = {"fused": True} if variant in later[1:] else {}
+            opt = torch.optim.SGD(
+                model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4, **fused
+            )
+            forward = model
+            if variant in later[2:]:
+                forward = torch.compile(model, mode="reduce-overhead")
             fp16 = variant == "before"
             scaler = torch.amp.GradScaler(dev.type, enabled=fp16 and dev.type == "cuda")
             dtype = torch.float16 if fp16 else torch.bfloat16
             total = torch.zeros((), device=dev)
 
-            def step(model=model, x=x, opt=opt, scaler=scaler, dtype=dtype, fp16=fp16, variant=variant):
+            def step(
+                forward=forward,
+                compiled=forward is not model,
+                x=x,
+                opt=opt,
+                scaler=scaler,
+                dtype=dtype,
+                fp16=fp16,
+                variant=variant,
+            ):
                 nonlocal total
                 idx = batch()
-                xb = augment_only() if variant == "now_with_augment" else x
+                xb = augment_only() if variant == "now_compiled_with_augment" else x
+                if compiled:
+                    torch.compiler.cudagraph_mark_step_begin()
                 with torch.autocast(dev.type, dtype=dtype):
-                    loss = F.cross_entropy(model(xb).float(), labels[idx], label_smoothing=0.1)
+                    loss = F.cross_entropy(forward(xb).float(), labels[idx], label_smoothing=0.1)
                 opt.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 scaler.step(opt)
@@ -106,7 +127,7 @@ def main(argv=None) -> int:
 
             row[variant + "_ms"] = timed(step, args.steps, args.warmup)
         row["images_per_s_before"] = round(b / row["before_ms"] * 1000)
-        row["images_per_s_now_with_augment"] = round(b / row["now_with_augment_ms"] * 1000)
+        row["images_per_s_now_compiled_with_augment"] = round(b / row["now_compiled_with_augment_ms"] * 1000)
         result["models"][name] = row
         print(name, json.dumps(row), flush=True)
     with open(args.out, "w") as f:

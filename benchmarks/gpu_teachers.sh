@@ -5,7 +5,8 @@
 # cosine, autocast), with the lab's nearest augmentation preset (standard). Before the teachers,
 # benchmarks/gpu_step_profile.py times a step's parts, and the same command times `vgg_paper` with
 # the CPU augmentation path (--augment-on cpu: albumentations in 5 loader workers, what the lab did
-# on a GPU before) and with the GPU path, alone on the GPU one after the other.
+# on a GPU before), with the GPU path, and with the GPU path and --compile reduce-overhead (CUDA
+# graphs), alone on the GPU one after the other. The teachers then compile only if that paid.
 #
 # 1. Here, once (needs ../shared):
 #        bash benchmarks/gpu_teachers.sh prepare
@@ -13,13 +14,13 @@
 #    as a lossless pack (benchmarks/fer2013_pack.py). PrivateTest stays here: `finish` reads it once.
 #    And .whl/ (7.7 MiB, in .git/info/exclude): albumentations and what it needs, which the GPU image
 #    lacks, for the CPU-path timing. With the 5 MiB checkout that is 62 MiB of the 64 MiB a call carries.
-# 2. One device call (8.5 minutes on an H200 on 2026-11-28, before the step fixes; 15 min of device
-#    time leave room for it and one short call):
+# 2. One device call (8.5 minutes on an H200 on 2026-11-28 with two timings and 360 s of teachers;
+#    now about 9.5 with three timings and 300 s; 15 min of device time leave room for it and no more):
 #        run(command="bash benchmarks/gpu_teachers.sh device", carry=["benchmarks/work/gpu_carry_teachers", ".whl"],
 #            timeout_s=600)
-#    The teachers train at once on the one GPU, each held to TRAIN_SECONDS (default 360) by
+#    The teachers train at once on the one GPU, each held to TRAIN_SECONDS (default 300) by
 #    --time-budget (the cosine schedule ends there), and are exported with grinlab export.
-#    `speed` instead of `device` is the 2-minute call of the profile and the two timings alone.
+#    `speed` instead of `device` is the 3-4 minute call of the profile (all three nets) and the timings alone.
 # 3. Back here, with the reply's files_at folder:
 #        bash benchmarks/gpu_teachers.sh finish FILES_AT
 #    joins the ONNX parts into benchmarks/work/gpu_teachers/ and writes
@@ -28,6 +29,7 @@
 # A CPU smoke test of the device step (no GPU needed):
 #    DEVICE=cpu TRAIN_SECONDS=20 SPEED_EPOCHS=1 EXTRA_ARGS="--max-train-batches 4" OUT=/tmp/gt \
 #      PROFILE_ARGS="--device cpu --steps 1 --warmup 1 --models simple_cnn" bash benchmarks/gpu_teachers.sh device
+#    (on the CPU, reduce-overhead compiles without CUDA graphs, and the first batch pays ~20 s for it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/gpu_common.sh
@@ -67,13 +69,37 @@ prelude() {  # the data set out of the pack, albumentations out of the wheels, t
   mkdir -p "$RUNS/models"
 }
 
-time_lab() {  # today's lab and the GPU path: the same command but --augment-on, alone on the GPU in turn
-  for on in cpu device; do
+# the timing runs: the same command, these options differ (gpu_teachers_report.py's SPEED_RUNS)
+SPEED_VARIANTS=(
+  "cpu|--augment-on cpu"
+  "device|--augment-on device"
+  "device_compiled|--augment-on device --compile reduce-overhead"
+)
+
+time_lab() {  # today's lab and the GPU paths: the same command alone on the GPU in turn
+  for v in "${SPEED_VARIANTS[@]}"; do
+    local name=${v%%|*} opts=${v#*|}
+    # shellcheck disable=SC2086  # opts is a list of options
     timeout 150 "$PY" -m grinlab train --data "$CSV" --device "${DEVICE:-cuda}" "${RECIPE[@]}" ${EXTRA_ARGS:-} \
-      --model vgg_paper --seed 0 --augment-on $on --num-workers 5 --epochs "${SPEED_EPOCHS:-3}" --warmup-epochs 0 \
-      --no-eval --out "$RUNS/speed_$on" >"$RUNS/train_speed_$on.log" 2>&1 || echo "speed_$on: grinlab train exited $?"
-    grep -E "epoch [0-9]+/" "$RUNS/train_speed_$on.log" || tail -n 5 "$RUNS/train_speed_$on.log"
+      --model vgg_paper --seed 0 $opts --num-workers 5 --epochs "${SPEED_EPOCHS:-3}" --warmup-epochs 0 \
+      --no-eval --out "$RUNS/speed_$name" >"$RUNS/train_speed_$name.log" 2>&1 || echo "speed_$name: grinlab train exited $?"
+    grep -E "epoch [0-9]+/" "$RUNS/train_speed_$name.log" || tail -n 5 "$RUNS/train_speed_$name.log"
   done
+}
+
+teacher_compile() {  # the teachers compile only where the timing runs showed it pays (>= 10%, epoch 1 left out)
+  "$PY" - "$RUNS" <<'PYEOF'
+import sys
+from pathlib import Path
+from grinlab.evaluate.compare import read_history
+def pace(name):
+    try:
+        rows = read_history(Path(sys.argv[1]) / f"speed_{name}")[1:]
+    except Exception:
+        return 0.0
+    return sum(r["images_per_s"] for r in rows) / len(rows) if rows else 0.0
+print("reduce-overhead" if pace("device_compiled") >= 1.1 * pace("device") > 0 else "none")
+PYEOF
 }
 
 summary() {  # everything small in one file: the run tool brings back at most 8 files
@@ -97,14 +123,17 @@ device() {
   prelude
   echo "data ready in $((SECONDS - t0)) s"
   local common=(--data "$CSV" --device "${DEVICE:-cuda}" "${RECIPE[@]}" ${EXTRA_ARGS:-})
-  "$PY" benchmarks/gpu_step_profile.py --out "$RUNS/step_profile.json" ${PROFILE_ARGS:-} || echo "gpu_step_profile.py exited $?"
+  "$PY" benchmarks/gpu_step_profile.py --out "$RUNS/step_profile.json" ${PROFILE_ARGS:---models vgg_paper} ||
+    echo "gpu_step_profile.py exited $?"
   time_lab
-  echo "timed in $((SECONDS - t0)) s"
-  local budget=${TRAIN_SECONDS:-360}
+  local compile
+  compile=$(teacher_compile)
+  echo "timed in $((SECONDS - t0)) s; the teachers train with --compile $compile"
+  local budget=${TRAIN_SECONDS:-300}
   for t in "${TEACHERS[@]}"; do
     local name=${t%%|*} opts=${t#*|}
     # shellcheck disable=SC2086  # opts is a list of options
-    timeout $((budget + 120)) "$PY" -m grinlab train "${common[@]}" $opts --augment-on device --epochs 400 \
+    timeout $((budget + 120)) "$PY" -m grinlab train "${common[@]}" $opts --augment-on device --compile "$compile" --epochs 400 \
       --time-budget "$budget" --out "$RUNS/$name" >"$RUNS/train_$name.log" 2>&1 ||
       echo "$name: grinlab train exited $? (124 = timeout)" &
   done

@@ -39,13 +39,27 @@ FERPLUS = SHARED / "data/fer2013/ferplus/fer2013new.csv"
 RUNS = "runs/gpu_teachers"  # where the device call's runs lie inside the unpacked summary
 
 
+# the timing runs of gpu_teachers.sh (speed_<key>): the same command, only these options differ
+SPEED_RUNS = {"cpu": "cpu", "device": "device", "device_compiled": "device, --compile reduce-overhead"}
+# gpu_step_profile.py's columns (older calls wrote fewer of them)
+PROFILE_COLUMNS = {
+    "before_ms": "step before",
+    "now_ms": "step now",
+    "now_channels_last_ms": "now, channels-last",
+    "now_fused_ms": "+ fused SGD",
+    "now_compiled_ms": "+ compile reduce-overhead",
+    "now_compiled_with_augment_ms": "that, with one batch's augmentation",
+    "now_with_augment_ms": "now, with one batch's augmentation",
+}
+
+
 def speed(runs: Path) -> dict:
-    """images/s of the timing runs, leaving out their first epoch (cuDNN tuning, workers starting)."""
+    """images/s of the timing runs, leaving out their first epoch (cuDNN tuning, compilation,
+    workers starting), and each GPU path's speed-up over the CPU augmentation path."""
     out = {}
-    for on in ("cpu", "device"):
+    for on in SPEED_RUNS:
         run = runs / f"speed_{on}"
         if not (run / "metrics.jsonl").is_file():
-            out[on] = None
             continue
         rows = read_history(run)
         steady = rows[1:] or rows
@@ -54,8 +68,9 @@ def speed(runs: Path) -> dict:
             "seconds_per_epoch": round(float(np.mean([r["seconds"] for r in steady])), 2),
             "train_images_per_s": round(float(np.mean([r["images_per_s"] for r in steady]))),
         }
-    if out.get("cpu") and out.get("device"):
-        out["speedup"] = round(out["device"]["train_images_per_s"] / out["cpu"]["train_images_per_s"], 2)
+    for on in set(out) - {"cpu"}:
+        if "cpu" in out:
+            out[on]["speedup"] = round(out[on]["train_images_per_s"] / out["cpu"]["train_images_per_s"], 2)
     return out
 
 
@@ -82,6 +97,41 @@ def accuracy(model: Path, data: dict) -> dict:
         row[f"{key}_acc"] = round(float((plain.argmax(1) == ds.labels).mean()), 4)
         row[f"{key}_acc_flip_tta"] = round(float(((plain + mirror).argmax(1) == ds.labels).mean()), 4)
     return row
+
+
+def markdown(result: dict) -> str:
+    """results/gpu_teachers.md from the result the json holds."""
+    cols = ["teacher", "made_by", "epochs", "seconds", "seconds_per_epoch", "best_epoch", "public_acc",
+            "public_acc_flip_tta", "private_acc", "private_acc_flip_tta", "ferplus_private_acc"]  # fmt: skip
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in result["rows"]]
+    speed_lines = [
+        "| call | augment on | epochs | s/epoch (with val) | train images/s | speed-up |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, sp in result["speed"].items():
+        for on, what in SPEED_RUNS.items():
+            if on in sp:
+                r = sp[on]
+                speed_lines.append(
+                    f"| {label} | {what} | {r['epochs']} | {r['seconds_per_epoch']} | {r['train_images_per_s']} | {r.get('speedup', '')} |"
+                )
+    for label, prof in result.get("step_profile", {}).items():
+        cols = [c for c in PROFILE_COLUMNS if c in next(iter(prof["models"].values()))]
+        speed_lines += ["", f"Step profile, {label} ({prof['device']}, batch {prof['batch_size']}, ms per batch): "
+                        f"augmentation ({prof['preset']}) alone {prof['augment_ms']}", "",
+                        "| model | " + " | ".join(PROFILE_COLUMNS[c] for c in cols) + " |", "|---" * (len(cols) + 1) + "|"]  # fmt: skip
+        speed_lines += [
+            "| " + " | ".join([m] + [str(r[c]) for c in cols]) + " |" for m, r in prof["models"].items()
+        ]
+    head = result["setup"] + (f". {result['note']}" if result.get("note") else "")
+    text = (
+        head
+        + "\n\n"
+        + "\n".join(lines)
+        + "\n\nvgg_paper, the same `grinlab train` command but --augment-on, alone on the GPU (epoch 1 left out):\n\n"
+    )
+    return text + "\n".join(speed_lines) + "\n"
 
 
 def main(argv=None) -> int:
@@ -137,37 +187,9 @@ def main(argv=None) -> int:
             result.setdefault("step_profile", {})[label] = json.loads(profile.read_text())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     Path(f"{args.out}.json").write_text(json.dumps(result, indent=2) + "\n")
-    cols = ["teacher", "made_by", "epochs", "seconds", "seconds_per_epoch", "best_epoch", "public_acc",
-            "public_acc_flip_tta", "private_acc", "private_acc_flip_tta", "ferplus_private_acc"]  # fmt: skip
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows]
-    speed_lines = [
-        "| call | augment on | epochs | s/epoch (with val) | train images/s | speed-up |",
-        "|---|---|---|---|---|---|",
-    ]
-    for label, sp in result["speed"].items():
-        for on in ("cpu", "device"):
-            if sp.get(on):
-                r = sp[on]
-                up = sp.get("speedup", "") if on == "device" else ""
-                speed_lines.append(
-                    f"| {label} | {on} | {r['epochs']} | {r['seconds_per_epoch']} | {r['train_images_per_s']} | {up} |"
-                )
-    for label, prof in result.get("step_profile", {}).items():
-        speed_lines += ["", f"Step profile, {label} ({prof['device']}, batch {prof['batch_size']}, ms per batch): "
-                        f"augmentation ({prof['preset']}) alone {prof['augment_ms']}", "",
-                        "| model | step before | step now | now, channels-last | now, with one batch's augmentation |", "|---|---|---|---|---|"]  # fmt: skip
-        speed_lines += [f"| {m} | {r['before_ms']} | {r['now_ms']} | {r['now_channels_last_ms']} | {r['now_with_augment_ms']} |"
-                        for m, r in prof["models"].items()]  # fmt: skip
-    head = result["setup"] + (f". {args.note}" if args.note else "")
-    text = (
-        head
-        + "\n\n"
-        + "\n".join(lines)
-        + "\n\nvgg_paper, the same `grinlab train` command but --augment-on, alone on the GPU (epoch 1 left out):\n\n"
-    )
-    Path(f"{args.out}.md").write_text(text + "\n".join(speed_lines) + "\n")
-    print(text + "\n".join(speed_lines))
+    text = markdown(result)
+    Path(f"{args.out}.md").write_text(text)
+    print(text, end="")
     return 0
 
 

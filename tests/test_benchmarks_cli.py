@@ -56,3 +56,38 @@ def test_a_run_without_update_results_leaves_the_committed_file(tmp_path):
     assert "pass --update-results to replace benchmarks/results/reliability.md" in done.stderr
     assert hashlib.sha256(committed.read_bytes()).hexdigest() == before
     assert (REPO / "benchmarks" / "work" / "results" / "reliability.md").is_file()
+
+
+def test_the_gpu_report_reads_each_calls_timing_runs_and_profile_columns(tmp_path):
+    # a call's runs as gpu_teachers.sh leaves them: the compiled timing run beside the two paths,
+    # and an older call without it; each GPU path's speed-up is over the same call's CPU path
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import gpu_teachers_report as report
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    from grinlab.train.run_folder import append_metrics
+
+    def call(folder: Path, paces: dict) -> dict:
+        for on, per_s in paces.items():
+            run = folder / report.RUNS / f"speed_{on}"
+            run.mkdir(parents=True)
+            for epoch, images in enumerate((100.0, per_s, per_s), start=1):  # epoch 1 is left out
+                row = {"epoch": epoch, "seconds": 28698 / images, "images_per_s": images}
+                append_metrics(
+                    run, {**row, "train_loss": 1.0, "train_acc": 0.5, "val_loss": 1.0, "val_acc": 0.5}
+                )
+        return report.speed(folder / report.RUNS)
+
+    new = call(tmp_path / "new", {"cpu": 4000.0, "device": 10000.0, "device_compiled": 20000.0})
+    old = call(tmp_path / "old", {"cpu": 4000.0, "device": 5000.0})
+    assert new["device_compiled"]["speedup"] == 5.0 and new["device"]["speedup"] == 2.5
+    assert set(old) == {"cpu", "device"} and "speedup" not in old["cpu"]
+    profile = {"device": "H200", "batch_size": 128, "preset": "standard", "augment_ms": 1.0,
+               "models": {"vgg_paper": {"before_ms": 7.0, "now_ms": 6.0, "now_compiled_ms": 2.0}}}  # fmt: skip
+    text = report.markdown(
+        {"setup": "s", "rows": [], "speed": {"new": new, "old": old}, "step_profile": {"new": profile}}
+    )
+    assert "| new | device, --compile reduce-overhead | 3 | " in text and "| 20000 | 5.0 |" in text
+    assert "| model | step before | step now | + compile reduce-overhead |" in text
+    assert "| vgg_paper | 7.0 | 6.0 | 2.0 |" in text

@@ -69,14 +69,19 @@ def test_a_few_epochs_reduce_the_loss(splits, tmp_path):
 
 def interrupt_at_epoch(monkeypatch, epoch: int) -> None:
     """Make the trainer raise KeyboardInterrupt (like Ctrl-C) when ``epoch`` starts."""
-    original = Trainer._train_epoch
+    import inspect
 
-    def train_epoch(self, *args, **kwargs):
-        if args[-1] == epoch:
+    import grinlab.train.trainer as trainer_module
+
+    original = trainer_module.train_epoch
+    signature = inspect.signature(original)
+
+    def train_epoch(*args, **kwargs):
+        if signature.bind(*args, **kwargs).arguments["epoch"] == epoch:
             raise KeyboardInterrupt
-        return original(self, *args, **kwargs)
+        return original(*args, **kwargs)
 
-    monkeypatch.setattr(Trainer, "_train_epoch", train_epoch)
+    monkeypatch.setattr(trainer_module, "train_epoch", train_epoch)
 
 
 def test_interrupt_then_resume_gives_identical_weights(splits, tmp_path, monkeypatch):
@@ -385,3 +390,52 @@ def test_a_resume_reads_last_pt_once(splits, tmp_path, monkeypatch):
     history = Trainer(cfg, tmp_path / "run", resume=True).fit(*splits)
     assert [h["epoch"] for h in history] == [1, 2]
     assert reads.count("last.pt") == 1
+
+
+@pytest.mark.slow
+def test_compiled_step_trains_resumes_uncompiled_and_exports(splits, tmp_path, monkeypatch):
+    # --compile wraps only the training step's call: the checkpoint holds the network's own names
+    # (no torch.compile "_orig_mod." prefix), so the run resumes without --compile and exports; one
+    # compiled epoch here costs the compilation (tens of seconds on this CPU), hence a tiny run
+    cfg = quick_config(epochs=2, augment="none", compile="default", max_train_batches=2)
+    interrupt_at_epoch(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(cfg, tmp_path / "run").fit(*splits)
+    monkeypatch.undo()
+    state = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
+    assert state["epoch"] == 1 and not any(k.startswith("_orig_mod") for k in state["model"])
+    history = Trainer(cfg.replace(compile="none"), tmp_path / "run", resume=True).fit(*splits)
+    assert [h["epoch"] for h in history] == [1, 2]
+    card = export_onnx(tmp_path / "run", tmp_path / "c.onnx", name="c")
+    assert card.metrics["onnx_parity"]["max_abs_diff"] < 1e-4
+
+
+def test_compile_without_a_toolchain_says_what_to_install(splits, tmp_path, monkeypatch):
+    import grinlab.train.devices as devices
+
+    monkeypatch.setattr(devices.shutil, "which", lambda name: None)
+    with pytest.raises(GrinlabError, match="needs a C\\+\\+ compiler.*drop --compile"):
+        Trainer(quick_config(compile="default", device="cpu"), tmp_path / "run").fit(*splits)
+    with pytest.raises(GrinlabError, match="compile must be one of none, default"):
+        quick_config(compile="fast")
+
+
+def test_optimizers_are_fused_on_a_gpu_only():
+    # one kernel per step for all parameters on CUDA; the CPU keeps the implementation its recipes
+    # were made with. Fused SGD/AdamW also run on the CPU, which checks the options they get.
+    from grinlab.train.optim import make_optimizer
+
+    net = torch.nn.Linear(3, 2)
+    for name in ("sgd", "adam", "adamw"):
+        opt = make_optimizer(quick_config(optimizer=name), net.parameters())
+        assert not opt.defaults.get("fused")
+
+    class CudaLooking(torch.nn.Parameter):
+        is_cuda = True
+
+    params = [CudaLooking(torch.zeros(2, 3))]
+    for name in ("sgd", "adam", "adamw"):
+        opt = make_optimizer(quick_config(optimizer=name), params)
+        assert opt.defaults["fused"] is True
+        params[0].grad = torch.ones(2, 3)
+        opt.step()  # the fused kernels exist for the CPU too

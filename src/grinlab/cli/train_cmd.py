@@ -49,6 +49,7 @@ _FIELDS = {
     "num_workers": "num_workers",
     "max_train_batches": "max_train_batches",
     "amp": "amp",
+    "compile": "compile",
     "evaluate_test": "evaluate_test",
 }
 
@@ -121,6 +122,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--soft-labels", action="store_true", default=None, help="train on the dataset's soft labels (FER+)"
     )
     g.add_argument("--amp", action="store_true", default=None, help="mixed precision (CUDA only)")
+    g.add_argument(
+        "--compile",
+        metavar="MODE",
+        help="torch.compile the network for the training step: none (default), default, reduce-overhead "
+        "(CUDA graphs: for small nets whose GPU step is bound by kernel launches) or max-autotune; the "
+        "first batches pay the compilation (tens of seconds), a C++ compiler (CPU) or triton (CUDA) is needed",
+    )
 
     g = p.add_argument_group("transfer learning")
     g.add_argument(

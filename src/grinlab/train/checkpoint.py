@@ -23,7 +23,16 @@ from .config import TrainConfig
 FORMAT = "grinlab-checkpoint-1"
 # Options that may differ when resuming a run (everything else must match the stored config).
 # augment_on is checked by where it resolves to (the checkpoint's "augment_on"), not by its text.
-RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "evaluate", "evaluate_test", "patience", "augment_on"}
+RESUMABLE_CHANGES = {
+    "epochs",
+    "device",
+    "num_workers",
+    "evaluate",
+    "evaluate_test",
+    "patience",
+    "augment_on",
+    "compile",
+}
 
 
 def checkpoint_path(run_dir_or_checkpoint: str | os.PathLike, which: str = "best") -> Path:

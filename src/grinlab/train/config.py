@@ -16,6 +16,8 @@ CLASS_WEIGHTS = ("none", "balanced")
 DEVICES = ("auto", "cpu", "cuda")
 # auto: augment on the device (grinlab.train.device_data) when training on CUDA, else on CPU workers
 AUGMENT_ON = ("auto", "cpu", "device")
+# --compile: torch.compile's modes for the training step (grinlab.train.devices.compiled_step)
+COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class TrainConfig:
     num_workers: int = 0
     max_train_batches: int = 0  # stop each epoch after this many batches; 0 = all (quick runs)
     amp: bool = False  # mixed precision on CUDA (ignored on CPU)
+    compile: str = "none"  # torch.compile the training step's network in this mode (how, not what)
     evaluate: bool = True  # write report/ for the val set after training
     evaluate_test: bool = False  # also evaluate the test split (reported separately as test)
 
@@ -99,6 +102,10 @@ class TrainConfig:
         need(
             self.augment_on in AUGMENT_ON,
             f"augment-on must be one of {', '.join(AUGMENT_ON)}, got {self.augment_on!r}",
+        )
+        need(
+            self.compile in COMPILE_MODES,
+            f"compile must be one of {', '.join(COMPILE_MODES)}, got {self.compile!r}",
         )
         need(0.0 < self.val_fraction < 1.0, f"val fraction must be between 0 and 1, got {self.val_fraction}")
         need(self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}")

@@ -17,14 +17,18 @@ from .config import TrainConfig
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
     params = [p for p in params if p.requires_grad]
     lr, wd = config.lr, config.weight_decay
+    # On a GPU, SGD and Adam(W) update every parameter in one fused kernel instead of a few per
+    # tensor group: the step of the zoo's small nets is bound by kernel launches there. The CPU
+    # keeps the default implementation, and with it the numbers of the recipes made on it.
+    fused = {"fused": True} if params and params[0].is_cuda else {}
     if config.optimizer == "sgd":
         return torch.optim.SGD(
-            params, lr=lr, momentum=config.momentum, weight_decay=wd, nesterov=config.momentum > 0
+            params, lr=lr, momentum=config.momentum, weight_decay=wd, nesterov=config.momentum > 0, **fused
         )
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd, **fused)
     if config.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd, **fused)
     if config.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, momentum=config.momentum, weight_decay=wd)
     return torch.optim.Adadelta(params, lr=lr, weight_decay=wd)

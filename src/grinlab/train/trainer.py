@@ -2,7 +2,7 @@
 
 ``Trainer.fit`` puts together what the other modules make -- the device (``devices``), the loaders
 (``loaders``), the teacher (``teacher_setup``), the network (``network``), optimiser and schedule
-(``optim``) -- then runs the epochs, checkpoints every one (``checkpoint``), writes the run folder's
+(``optim``) -- then runs the epochs (``epoch``), checkpoints every one (``checkpoint``), writes the run folder's
 files (``run_folder``, which documents its layout) and evaluates best.pt (``results``).
 ``train_run`` is the whole of ``grinlab train`` after option parsing.
 
@@ -18,21 +18,18 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-import torch.nn.functional as F
-from tqdm import tqdm
 
 from ..data.dataset import FaceDataset
 from ..errors import GrinlabError
 from ..evaluate.compare import monitor_mode
 from ..evaluate.metrics import classification_metrics
 from ..preprocess import normalize
-from ..progress import progress_enabled
 from .checkpoint import load_checkpoint, restore_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .devices import amp_dtype, grad_scaler, memory_format, resolve_device, tune_for, use_amp
-from .distill import Teacher, distillation_loss
+from .devices import compiled_step, grad_scaler, memory_format, resolve_device, tune_for, use_amp
+from .distill import Teacher
+from .epoch import train_epoch, validate
 from .loaders import load_training_splits, make_run_loaders
 from .network import build_model, check_init_from
 from .optim import class_weight_tensor, make_optimizer, make_scheduler, retarget_schedule
@@ -135,6 +132,7 @@ class Trainer:
             classes=self.classes_,
             source_state=last,
         ).to(device, memory_format=memory_format(device))
+        step_model = compiled_step(model, cfg.compile, device)
         optimizer = make_optimizer(cfg, model.parameters())
         scheduler, per_step = make_scheduler(cfg, optimizer, steps)
         amp = use_amp(cfg.amp, device)
@@ -211,8 +209,10 @@ class Trainer:
                     break
                 t0 = time.perf_counter()
                 train_t.set_epoch(epoch)
-                train_loss, train_acc, n_seen = self._train_epoch(
+                train_loss, train_acc, n_seen = train_epoch(
+                    cfg,
                     model,
+                    step_model,
                     train_loader,
                     optimizer,
                     scheduler if per_step else None,
@@ -222,10 +222,11 @@ class Trainer:
                     amp,
                     steps,
                     epoch,
+                    self.classes_,
                     teacher=teacher,
                 )
                 train_seconds = time.perf_counter() - t0
-                val_loss, y_true, y_pred = self._validate(model, val_loader, device)
+                val_loss, y_true, y_pred = validate(model, val_loader, device)
                 m = classification_metrics(y_true, y_pred, self.classes_)
                 lr = optimizer.param_groups[0]["lr"]
                 row = {
@@ -302,68 +303,6 @@ class Trainer:
             "time budget %.0f s: %d epoch(s) took %.1f s, the last %.1f s, so the run plans %d of at most %d epochs",
             cfg.time_budget, done, cfg.time_budget - left, pace, planned, cfg.epochs,
         )  # fmt: skip
-
-    def _train_epoch(
-        self, model, loader, optimizer, scheduler, scaler, weight, device, amp, steps, epoch, teacher=None
-    ):
-        """One epoch of optimisation steps: (mean train loss, train accuracy, images seen)."""
-        cfg = self.config
-        model.train()
-        if cfg.init_from and cfg.freeze != "none":
-            from .transfer import frozen_bn_eval
-
-            frozen_bn_eval(model)
-        # the loss is summed on the device: reading it back every step would stall the GPU's queue
-        total_loss, seen, y_true, y_pred = torch.zeros((), device=device), 0, [], []
-        dtype = amp_dtype(device)
-        bar = tqdm(
-            total=steps, desc=f"epoch {epoch}/{cfg.epochs}", leave=False, disable=not progress_enabled()
-        )
-        for b, (x, y, idx) in enumerate(loader):
-            if b >= steps:
-                break
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            with torch.autocast(device.type, dtype=dtype, enabled=amp):
-                logits = model(x)
-                loss = F.cross_entropy(logits.float(), y, weight=weight, label_smoothing=cfg.label_smoothing)
-                if teacher is not None:
-                    soft = distillation_loss(
-                        logits.float(), teacher.targets(x, idx, epoch), cfg.distill_temperature
-                    )
-                    loss = (1.0 - cfg.distill_weight) * loss + cfg.distill_weight * soft
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            if scheduler is not None:
-                scheduler.step()
-            hard = y.argmax(1) if y.ndim == 2 else y
-            total_loss += loss.detach().float() * len(x)
-            y_true.append(hard)  # kept on the device; one copy to the CPU after the epoch
-            y_pred.append(logits.argmax(1))
-            seen += len(x)
-            bar.update(1)
-            if not bar.disable and b % 20 == 0:  # a read-back, so only where someone watches
-                bar.set_postfix(loss=f"{float(total_loss) / seen:.4f}")
-        bar.close()
-        if not seen:
-            return 0.0, 0.0, 0
-        y_true, y_pred = torch.cat(y_true).cpu().numpy(), torch.cat(y_pred).cpu().numpy()
-        accuracy = classification_metrics(y_true, y_pred, self.classes_)["accuracy"]
-        return float(total_loss) / seen, accuracy, seen
-
-    @torch.no_grad()
-    def _validate(self, model, loader, device):
-        model.eval()
-        losses, y_true, y_pred = [], [], []
-        for x, y, _ in loader:
-            logits = model(x.to(device)).float()
-            y = y.to(device)
-            losses.append(F.cross_entropy(logits, y, reduction="sum").item())
-            y_true.append(y.cpu().numpy())
-            y_pred.append(logits.argmax(1).cpu().numpy())
-        y_true, y_pred = np.concatenate(y_true), np.concatenate(y_pred)
-        return sum(losses) / len(y_true), y_true, y_pred
 
     # -- evaluation ------------------------------------------------------------------------------
 
