@@ -56,6 +56,7 @@ def _calibrate(capsys, *argv) -> tuple[int, str, str]:
         (["--split", "test"], "val split only"),
         (["--objective", "auc"], "unknown objective 'auc'"),
         (["--constraint", "tight"], "unknown constraint"),
+        (["--constraint", "min_accuracy=80"], "min_accuracy=X with X a fraction"),
     ],
 )
 def test_refusals_are_one_line(model, faces, capsys, extra, message):
@@ -129,6 +130,9 @@ def test_valence_weights_on_facehack_val(facehack_dir):
     assert after["all"]["recall"]["negative_smile"] > before["all"]["recall"]["negative_smile"]
     cv = cross_validate(parts, labels, "macro_f1", repeats=2)
     assert len(cv["rules"]) == 4 and 0 < cv["metrics"]["all"]["macro_f1"] <= 1
+    # a floor at the model's own argmax accuracy is the default constraint by another name
+    floor = f"min_accuracy={before['all']['accuracy'] - 1e-9!r}"
+    assert choose_rule(parts, labels, "macro_f1", floor) == rule
 
 
 def test_threshold_search_meets_the_constraint_per_dataset():
@@ -144,3 +148,23 @@ def test_threshold_search_meets_the_constraint_per_dataset():
     assert rule.kind == "threshold" and rule.threshold < 0.5  # scores lean low: the threshold follows
     assert all(got[k]["accuracy"] >= base[k]["accuracy"] for k in ("a", "b"))
     assert got["all"]["balanced_accuracy"] >= base["all"]["balanced_accuracy"]
+
+
+def test_an_accuracy_floor_lets_a_replacement_trade_its_objective_for_accuracy():
+    """Synthetic but exact: a model whose argmax over-predicts the rare classes (high macro-F1,
+    accuracy below the model it replaces) gets the rule with the best macro-F1 that keeps the
+    floor; a floor no rule reaches leaves argmax."""
+    rng = np.random.default_rng(0)
+    y = rng.choice(3, 900, p=[0.7, 0.2, 0.1])
+    logits = rng.normal(0, 1.0, (900, 3)) + 2.0 * np.eye(3)[y] + np.array([-0.8, 0.4, 0.4])
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    parts, labels = [Part("a", y, probs)], ("no_smile", "positive_smile", "negative_smile")
+    base = measure(parts, DecisionRule(labels))["all"]
+    floor = round(base["accuracy"] + 0.03, 3)
+    rule = choose_rule(parts, labels, "macro_f1", f"min_accuracy={floor}")
+    got = measure(parts, rule)["all"]
+    assert rule.kind == "class_weights" and got["accuracy"] >= floor
+    assert rule.class_weights()[1] < 1 and rule.class_weights()[2] < 1  # back towards the common class
+    unconstrained = measure(parts, choose_rule(parts, labels, "macro_f1", "none"))["all"]
+    assert got["macro_f1"] <= unconstrained["macro_f1"]
+    assert choose_rule(parts, labels, "macro_f1", "min_accuracy=1.0") == DecisionRule(labels)

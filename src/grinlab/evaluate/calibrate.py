@@ -26,6 +26,8 @@ from .metrics import confusion_matrix, macro_f1, per_class
 
 CONSTRAINTS = {
     "no_accuracy_loss": "accuracy on each dataset at least its argmax accuracy",
+    # a floor of the user's: a model that replaces another keeps at least that one's accuracy
+    "min_accuracy=X": "accuracy on each dataset at least X",
     "none": "no constraint",
 }
 THRESHOLDS = np.round(np.arange(0.01, 1.0, 0.01), 2)
@@ -89,6 +91,31 @@ def _distance(rule: DecisionRule) -> float:
     return float(np.abs(w - w[0]).sum())
 
 
+def accuracy_floor(constraint: str) -> float | None:
+    """X of ``min_accuracy=X`` (a fraction in (0, 1]); None for the named constraints. Raises on
+    anything else, naming the choices."""
+    if constraint in ("no_accuracy_loss", "none"):
+        return None
+    name, _, value = constraint.partition("=")
+    try:
+        floor = float(value) if name == "min_accuracy" else None
+    except ValueError:
+        floor = None
+    if floor is None or not 0.0 < floor <= 1.0:
+        raise GrinlabError(
+            f"unknown constraint {constraint!r}; choose one of no_accuracy_loss, none or "
+            "min_accuracy=X with X a fraction such as 0.80"
+        )
+    return floor
+
+
+def describe_constraint(constraint: str) -> str:
+    floor = accuracy_floor(constraint)
+    if floor is None:
+        return f"{constraint}: {CONSTRAINTS[constraint]}"
+    return f"{constraint}: accuracy on each dataset at least {floor:g}"
+
+
 def choose_rule(
     parts: list[Part],
     labels: tuple[str, ...],
@@ -96,23 +123,23 @@ def choose_rule(
     constraint: str = "no_accuracy_loss",
     positive: str | None = None,
 ) -> DecisionRule:
-    """The rule of the grid with the best pooled ``objective`` among those meeting ``constraint``."""
+    """The rule of the grid with the best pooled ``objective`` among those meeting ``constraint``;
+    argmax when none meets it (only possible under ``min_accuracy=X``)."""
     if objective not in OBJECTIVES:
         raise GrinlabError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
-    if constraint not in CONSTRAINTS:
-        raise GrinlabError(f"unknown constraint {constraint!r}; choose one of {', '.join(CONSTRAINTS)}")
+    given = accuracy_floor(constraint)
     base = measure(parts, DecisionRule(labels))
-    floor = {k: v["accuracy"] for k, v in base.items()}
+    floor = {k: v["accuracy"] if given is None else given for k, v in base.items()}
 
     def score(rule: DecisionRule) -> tuple[float, float] | None:
         m = measure(parts, rule)
-        if constraint == "no_accuracy_loss" and any(m[k]["accuracy"] < floor[k] - 1e-12 for k in m):
+        if constraint != "none" and any(m[k]["accuracy"] < floor[k] - 1e-12 for k in m):
             return None
         return (m["all"][objective], -_distance(rule))
 
     if len(labels) <= 3:
         scored = [(s, r) for r in candidates(labels, positive) if (s := score(r)) is not None]
-        return max(scored, key=lambda sr: sr[0])[1]
+        return max(scored, key=lambda sr: sr[0])[1] if scored else DecisionRule(labels)
     # more labels: coordinate ascent over each non-first class weight, three rounds
     w = np.ones(len(labels))
     best, best_score = DecisionRule(labels), score(DecisionRule(labels))
