@@ -72,18 +72,12 @@ device() {
   for s in "${STUDENTS[@]}"; do
     local name=${s%%|*} opts=${s#*|}
     # shellcheck disable=SC2086  # opts is a list of options
-    timeout $((${TRAIN_SECONDS:-380} + 120)) "$PY" -m grinlab train "${common[@]}" $opts --out "$RUNS/$name" \
-      >"$RUNS/train_$name.log" 2>&1 || echo "$name: grinlab train exited $? (124 = timeout)" &
+    gpu_train $((${TRAIN_SECONDS:-380} + 120)) "$name" "$RUNS/train_$name.log" "${common[@]}" $opts --out "$RUNS/$name" &
   done
   wait
   echo "trained in $((SECONDS - t0)) s"
-  for s in "${STUDENTS[@]}"; do
-    local name=${s%%|*}
-    grep -E "time budget|teachers:|teacher \(" "$RUNS/train_$name.log" || true
-    tail -n 2 "$RUNS/train_$name.log"
-    # checkpoints without the optimizer state would be smaller, but grinlab export reads them whole
-    [[ -d $RUNS/$name ]] && tar -czf "$OUT/$name.tar.gz" -C "$RUNS" "$name" "train_$name.log"
-  done
+  gpu_show_runs "$RUNS" "${STUDENTS[@]%%|*}"
+  gpu_return_runs "$RUNS" "${STUDENTS[@]%%|*}"
   ls -la "$OUT"
   echo "done in $((SECONDS - t0)) s"
 }
@@ -97,10 +91,7 @@ finish() {  # files_at
     local name=${s%%|*}
     [[ -f $src/$name.tar.gz ]] || { echo "$name: no run came back"; continue; }
     tar -xzf "$src/$name.tar.gz" -C "$dest"
-    for which in best last; do
-      "$PY" -m grinlab export "$dest/$name" --which $which --out "$dest/${name}_$which.onnx" \
-        --name "${name}_$which" --int8 --force
-    done
+    export_best_last "$dest" "$name"
   done
   "$PY" benchmarks/gpu_distill_report.py "$dest"
 }

@@ -61,10 +61,9 @@ device() {
   echo "data ready in $((SECONDS - t0)) s"
   mkdir -p "$RUNS"
   local teacher_s=${TEACHER_SECONDS:-180} student_s=${STUDENT_SECONDS:-240}
-  timeout $((teacher_s + 90)) "$PY" -m grinlab train "${data[@]}" --model resnet18 \
+  gpu_train $((teacher_s + 90)) ferplus_teacher "$RUNS/train_ferplus_teacher.log" "${data[@]}" --model resnet18 \
     --init-from "$CARRY/teachers/fer_teacher_resnet18.pt" --lr 0.001 --batch-size 256 --warmup-epochs 1 \
-    --epochs 300 --time-budget "$teacher_s" --out "$RUNS/ferplus_teacher" >"$RUNS/train_ferplus_teacher.log" 2>&1 ||
-    echo "ferplus_teacher: grinlab train exited $? (124 = timeout)"
+    --epochs 300 --time-budget "$teacher_s" --out "$RUNS/ferplus_teacher"
   grep -E "time budget|epoch [0-9]+/" "$RUNS/train_ferplus_teacher.log" | tail -n 4 || true
   local teacher=$RUNS/ferplus_teacher_r18_gpu.onnx
   "$PY" -m grinlab export "$RUNS/ferplus_teacher" --out "$teacher" --name ferplus_teacher_r18_gpu --force
@@ -73,24 +72,18 @@ device() {
   for s in "${STUDENTS[@]}"; do
     local name=${s%%|*} opts=${s#*|}
     # shellcheck disable=SC2086  # opts is a list of options
-    timeout $((student_s + 90)) "$PY" -m grinlab train "${data[@]}" --model resnet_tiny --teacher "$teacher" \
-      --distill-temperature 2 --batch-size 512 --warmup-epochs 2 --epochs 600 \
-      --time-budget "$student_s" $opts --out "$RUNS/$name" >"$RUNS/train_$name.log" 2>&1 ||
-      echo "$name: grinlab train exited $? (124 = timeout)" &
+    gpu_train $((student_s + 90)) "$name" "$RUNS/train_$name.log" "${data[@]}" --model resnet_tiny \
+      --teacher "$teacher" --distill-temperature 2 --batch-size 512 --warmup-epochs 2 --epochs 600 \
+      --time-budget "$student_s" $opts --out "$RUNS/$name" &
   done
   wait
   echo "students trained in $((SECONDS - t0)) s"
-  for name in ferplus_teacher "${STUDENTS[@]%%|*}"; do
-    grep -E "time budget|teachers:|teacher \(" "$RUNS/train_$name.log" || true
-    tail -n 2 "$RUNS/train_$name.log"
-  done
+  gpu_show_runs "$RUNS" ferplus_teacher "${STUDENTS[@]%%|*}"
   # one file each (a returned file is at most 16 MiB): the teacher's run without its checkpoints (its
   # best is the ONNX file above), each student's run whole
   tar -czf "$OUT/ferplus_teacher.tar.gz" -C "$RUNS" --exclude "ferplus_teacher/checkpoints" ferplus_teacher \
     train_ferplus_teacher.log ferplus_teacher_r18_gpu.json
-  for name in "${STUDENTS[@]%%|*}"; do
-    [[ -d $RUNS/$name ]] && tar -czf "$OUT/$name.tar.gz" -C "$RUNS" "$name" "train_$name.log"
-  done
+  gpu_return_runs "$RUNS" "${STUDENTS[@]%%|*}"
   ls -la "$OUT"
   echo "done in $((SECONDS - t0)) s"
 }
@@ -107,10 +100,7 @@ finish() {  # files_at
   for s in "${STUDENTS[@]}"; do
     local name=${s%%|*}
     [[ -f $DEST/$name/metrics.jsonl ]] || { echo "$name: no run came back"; continue; }
-    for which in best last; do
-      "$PY" -m grinlab export "$DEST/$name" --which $which --out "$DEST/${name}_$which.onnx" \
-        --name "${name}_$which" --int8 --force
-    done
+    export_best_last "$DEST" "$name"
   done
   local also=()
   [[ -f $DEST/ferplus_teacher_r18_gpu.onnx ]] && also=(--also "$DEST/ferplus_teacher_r18_gpu.onnx")

@@ -80,9 +80,9 @@ time_lab() {  # today's lab and the GPU paths: the same command alone on the GPU
   for v in "${SPEED_VARIANTS[@]}"; do
     local name=${v%%|*} opts=${v#*|}
     # shellcheck disable=SC2086  # opts is a list of options
-    timeout 150 "$PY" -m grinlab train --data "$CSV" --device "${DEVICE:-cuda}" "${RECIPE[@]}" ${EXTRA_ARGS:-} \
-      --model vgg_paper --seed 0 $opts --num-workers 5 --epochs "${SPEED_EPOCHS:-3}" --warmup-epochs 0 \
-      --no-eval --out "$RUNS/speed_$name" >"$RUNS/train_speed_$name.log" 2>&1 || echo "speed_$name: grinlab train exited $?"
+    gpu_train 150 "speed_$name" "$RUNS/train_speed_$name.log" --data "$CSV" --device "${DEVICE:-cuda}" "${RECIPE[@]}" \
+      ${EXTRA_ARGS:-} --model vgg_paper --seed 0 $opts --num-workers 5 --epochs "${SPEED_EPOCHS:-3}" --warmup-epochs 0 \
+      --no-eval --out "$RUNS/speed_$name"
     grep -E "epoch [0-9]+/" "$RUNS/train_speed_$name.log" || tail -n 5 "$RUNS/train_speed_$name.log"
   done
 }
@@ -133,9 +133,8 @@ device() {
   for t in "${TEACHERS[@]}"; do
     local name=${t%%|*} opts=${t#*|}
     # shellcheck disable=SC2086  # opts is a list of options
-    timeout $((budget + 120)) "$PY" -m grinlab train "${common[@]}" $opts --augment-on device --compile "$compile" --epochs 400 \
-      --time-budget "$budget" --out "$RUNS/$name" >"$RUNS/train_$name.log" 2>&1 ||
-      echo "$name: grinlab train exited $? (124 = timeout)" &
+    gpu_train $((budget + 120)) "$name" "$RUNS/train_$name.log" "${common[@]}" $opts --augment-on device \
+      --compile "$compile" --epochs 400 --time-budget "$budget" --out "$RUNS/$name" &
   done
   wait
   echo "trained in $((SECONDS - t0)) s"
