@@ -74,6 +74,18 @@ def main(argv=None) -> int:
     for path in map(Path, args.also):
         card = ModelCard.load(card_path(path))
         cards[card.name], paths[card.name] = card, path
+    if any(pipeline for c in cards.values() for *_, pipeline, _ in EVALUATIONS.get(c.task, [])):
+        # the pipeline rows are the runtime's YuNet -> align -> classify: with Haar instead (the
+        # auto detector's fallback) GENKI-4K loses about 30 faces and 1.3 points, silently
+        from grinlab.detect import resolve_auto
+
+        if resolve_auto() != "yunet":
+            print(
+                f"{Path(sys.argv[0]).name}: the full-pipeline rows need YuNet; set GRINLAB_YUNET_MODEL="
+                "../shared/models/face_detection_yunet_2023mar.onnx (or run grinlab download yunet)",
+                file=sys.stderr,
+            )
+            return 2
     rows = []
     for name, card in cards.items():
         row = {"model": name, "shipped": name in shipped, "task": card.task, "architecture": card.architecture, "params": card.params,
