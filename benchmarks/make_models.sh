@@ -10,7 +10,8 @@
 # Each step's exact train command is also stored in the run's config.json and in the model card.
 # Wall times measured here (2 cores): emotion7 ~25 min (+3 min reading FER2013), emotion8 ~85 min,
 # emotion7_ferplus_init ~33 min, emotion7_ferplus_kd ~42 min, smile ~7 min
-# (+ ~1 min cropping GENKI-4K with YuNet), smile_gate ~8 min, polarity ~2 min, valence ~5 min, measure ~5 min.
+# (+ ~1 min cropping GENKI-4K with YuNet), smile_gate ~8 min, polarity ~2 min, valence ~5 min,
+# valence_teacher ~13 min, valence_kd ~15 min, measure ~5 min.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S=${GRINLAB_SHARED:-../shared}
@@ -181,8 +182,7 @@ polarity() {  # the cascade's branch: positive vs negative smile, FaceHack smile
   $G export $W/smile_polarity_e7 --out $W/smile_polarity_e7.onnx --name smile_polarity_e7 --force
 }
 
-valence() {  # the cascade (smile -> polarity) against a single 3-class model on the same val split
-  # single 3-class models, plain and class-balanced, for the comparison (not shipped)
+valence() {  # comparisons: single 3-class nets and the cascades (the one-graph cascade shipped until 2026-11-28)
   $G train --data $D/facehack --task valence "${FT[@]}" --epochs 25 --out $W/valence3 --force
   $G train --data $D/facehack --task valence "${FT[@]}" --epochs 15 --class-weights balanced \
     --out $W/valence3_balanced --force --no-eval
@@ -192,35 +192,57 @@ valence() {  # the cascade (smile -> polarity) against a single 3-class model on
   # the earlier two-network cascade, for comparison
   $G cascade --gate $W/smile_gate.onnx --gate-label smile --branch $W/smile_polarity_e7.onnx \
     --out $W/valence_two_networks.json --name valence_two_networks --data $D/facehack --force
-  # shipped: gate and branch in one graph that runs their shared blocks once (float copy in $W)
-  $G export $W/smile_gate --branch $W/smile_polarity --gate-label smile --out $W/valence.onnx \
-    --name valence_float --force
-  $G export $W/smile_gate --branch $W/smile_polarity --gate-label smile --out $M/valence.onnx \
-    --name valence --int8 --force
+  # gate and branch in one graph that runs their shared blocks once: 80.2% / macro-F1 0.573 on val
+  $G export $W/smile_gate --branch $W/smile_polarity --gate-label smile --out $W/valence_cascade.onnx \
+    --name valence_cascade_float --force
+  $G export $W/smile_gate --branch $W/smile_polarity --gate-label smile --out $W/valence_cascade_int8.onnx \
+    --name valence_cascade --int8 --force
+}
+
+valence_teacher() {  # a 3-class resnet18 from the FER2013 teacher in ../shared, class-balanced (~13 min):
+  # 0.715 / macro-F1 0.592 on val by argmax, ~1.9 ms/face; the teacher of the shipped valence
+  $G train --data $D/facehack --task valence --model resnet18 --init-from $S/models/fer_teacher_resnet18.onnx \
+    --epochs 15 --optimizer adamw --lr 5e-4 --weight-decay 5e-4 --scheduler cosine --label-smoothing 0.1 \
+    --class-weights balanced --monitor val_acc --augment standard --out $W/valence_teacher_r18 --force
+  $G export $W/valence_teacher_r18 --out $W/valence_teacher_r18.onnx --name valence_teacher_r18 --force
+}
+
+valence_kd() {  # shipped valence: one resnet_tiny from the FER+ net's blocks, 0.7 KL (T=2) from the
+  # class-balanced teacher above, monitored by macro-F1 (~15 min). Seeds 0 and 1 (valence3_e8_kd_s1):
+  # see results/valence_kd.md. Its soft targets carry the negative smiles the labels' argmax buries.
+  $G train --data $D/facehack --task valence --model resnet_tiny --init-from $W/emotion8_e60/checkpoints/best.pt \
+    --teacher $W/valence_teacher_r18.onnx --distill-weight 0.7 --distill-temperature 2 --epochs 25 \
+    --optimizer adamw --weight-decay 5e-4 --scheduler cosine --label-smoothing 0.1 --monitor val_macro_f1 \
+    --augment standard --out $W/valence3_e8_kd --force
+  $G export $W/valence3_e8_kd --out $W/valence3_e8_kd.onnx --name valence_float --force
+  $G export $W/valence3_e8_kd --out $M/valence.onnx --name valence --int8 --force
 }
 
 calibrate() {  # each shipped card's decision rule, chosen on val only (export writes cards without one)
   # smile: a threshold on P(smile) over SMILEsmileD val + GENKI-4K val through the full pipeline;
-  # valence: class weights on FaceHack val. Adopted only when 2-fold CV beats argmax on the objective
-  # and expects no lower accuracy on any dataset (~1 min).
+  # Adopted only when 2-fold CV beats argmax on the objective (or, under a floor, argmax falls short
+  # of it) and expects the constraint's accuracy on each dataset (~1 min).
   $G calibrate smile --data $D/smilesmiled --pipeline-data $D/genki4k --objective balanced_accuracy \
     --out benchmarks/results/calibration.json --write
-  $G calibrate valence --data $D/facehack --objective macro_f1 --out benchmarks/results/calibration.json --write
+  # valence: the best macro-F1 that keeps the accuracy of the cascade it replaced (0.8025 on val)
+  $G calibrate valence --data $D/facehack --objective macro_f1 --constraint min_accuracy=0.8025 \
+    --out benchmarks/results/calibration.json --write
 }
 
 measure() {  # the shipped models, then the float and comparison models beside them (those built here)
   local also=()
   # emotion7_prev_int8.onnx: a copy of the emotion7 shipped until 2026-11-28 (a rebuild makes emotion7_kd_int8)
+  # (not emotion7_ferplus_kd2: chosen against on PublicTest, so its PrivateTest stays unread)
   for f in emotion7_prev_int8.onnx emotion7_kd_int8.onnx emotion7_ferplus_init_int8.onnx emotion7_ferplus_kd.onnx \
-      emotion7_ferplus_kd2_int8.onnx \
       emotion7_views_int8.onnx emotion7_views.onnx emotion8_e60.onnx emotion7_kd.onnx emotion7.onnx \
-      emotion7_kd_long_int8.onnx smile.onnx valence.onnx valence_two_networks.json valence3.onnx \
-      valence3_balanced.onnx; do
+      emotion7_kd_long_int8.onnx smile.onnx valence3_e8_kd.onnx valence_cascade_int8.onnx valence_cascade.onnx \
+      valence_two_networks.json valence3.onnx valence3_balanced.onnx; do
     [ -f $W/$f ] && also+=($W/$f)
   done
   .venv/bin/python benchmarks/shipped_models.py --update-results --also "${also[@]}"
 }
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(emotion7 emotion8 emotion7_ferplus_init emotion7_ferplus_kd smile smile_gate polarity valence calibrate measure)
+[ ${#steps[@]} -gt 0 ] || steps=(emotion7 emotion8 emotion7_ferplus_init emotion7_ferplus_kd smile smile_gate polarity valence
+  valence_teacher valence_kd calibrate measure)
 for step in "${steps[@]}"; do "$step"; done
