@@ -87,19 +87,13 @@ time_lab() {  # today's lab and the GPU paths: the same command alone on the GPU
   done
 }
 
-teacher_compile() {  # the teachers compile only where the timing runs showed it pays (>= 10%, epoch 1 left out)
-  "$PY" - "$RUNS" <<'PYEOF'
-import sys
-from pathlib import Path
-from grinlab.evaluate.compare import read_history
-def pace(name):
-    try:
-        rows = read_history(Path(sys.argv[1]) / f"speed_{name}")[1:]
-    except Exception:
-        return 0.0
-    return sum(r["images_per_s"] for r in rows) / len(rows) if rows else 0.0
-print("reduce-overhead" if pace("device_compiled") >= 1.1 * pace("device") > 0 else "none")
-PYEOF
+teacher_compile() {  # the teachers compile only where the timing runs showed it pays (>= 10%), by
+  # gpu_teachers_report.py's speed(): steady images/s, epoch 1 (tuning, compilation) left out
+  PYTHONPATH="benchmarks:$PYTHONPATH" "$PY" -c "
+import sys; from pathlib import Path; from gpu_teachers_report import speed
+s = speed(Path(sys.argv[1]))
+pace = lambda k: s[k]['train_images_per_s'] if k in s else 0
+print('reduce-overhead' if pace('device_compiled') >= 1.1 * pace('device') > 0 else 'none')" "$RUNS"
 }
 
 summary() {  # everything small in one file: the run tool brings back at most 8 files

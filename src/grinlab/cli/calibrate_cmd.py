@@ -108,7 +108,14 @@ def run(args) -> int:
 def _calibrate(parts, labels, args, mode: str):
     """(adopted rule, record) for one mode's probabilities."""
     from ..classify import DecisionRule
-    from ..evaluate.calibrate import accuracy_floor, choose_rule, cross_validate, describe_constraint, measure
+    from ..evaluate.calibrate import (
+        accuracy_floor,
+        accuracy_floors,
+        choose_rule,
+        cross_validate,
+        describe_constraint,
+        measure,
+    )
 
     rule = choose_rule(parts, labels, args.objective, args.constraint, args.label)
     before, after = measure(parts, DecisionRule(labels)), measure(parts, rule)
@@ -120,7 +127,7 @@ def _calibrate(parts, labels, args, mode: str):
     # to lose accuracy on any dataset is not adopted (valence's weights: +0.011 macro-F1 for -1.3
     # points of accuracy).
     given = accuracy_floor(args.constraint)
-    floor = {k: before[k]["accuracy"] if given is None else given for k in before}
+    floor = accuracy_floors(args.constraint, before)
     kept = args.constraint == "none" or all(cv["metrics"][k]["accuracy"] >= floor[k] - 1e-12 for k in before)
     # Under a floor of the user's, argmax itself may fall short of it: then the rule is adopted,
     # even at some cost in the objective, when the cross-validation expects it to meet the floor

@@ -109,6 +109,13 @@ def accuracy_floor(constraint: str) -> float | None:
     return floor
 
 
+def accuracy_floors(constraint: str, argmax_metrics: dict) -> dict[str, float]:
+    """Per dataset of ``measure``'s result for argmax: the accuracy a rule must keep under
+    ``constraint`` (argmax's own, or min_accuracy's X; ignored under none)."""
+    given = accuracy_floor(constraint)
+    return {k: v["accuracy"] if given is None else given for k, v in argmax_metrics.items()}
+
+
 def describe_constraint(constraint: str) -> str:
     floor = accuracy_floor(constraint)
     if floor is None:
@@ -127,9 +134,7 @@ def choose_rule(
     argmax when none meets it (only possible under ``min_accuracy=X``)."""
     if objective not in OBJECTIVES:
         raise GrinlabError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
-    given = accuracy_floor(constraint)
-    base = measure(parts, DecisionRule(labels))
-    floor = {k: v["accuracy"] if given is None else given for k, v in base.items()}
+    floor = accuracy_floors(constraint, measure(parts, DecisionRule(labels)))
 
     def score(rule: DecisionRule) -> tuple[float, float] | None:
         m = measure(parts, rule)
