@@ -4,7 +4,6 @@ lasts across epochs: the run folder, checkpoints, the schedule's plan and the mo
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
@@ -80,14 +79,15 @@ def train_epoch(
 
 @torch.no_grad()
 def validate(model, loader, device):
-    """(mean cross-entropy, true labels, predicted labels) of ``model`` over ``loader``."""
+    """(mean cross-entropy, true labels, predicted labels) of ``model`` over ``loader``. Like the
+    training loop, it keeps the sums and labels on the device and reads them back once at the end."""
     model.eval()
-    losses, y_true, y_pred = [], [], []
+    total_loss, y_true, y_pred = torch.zeros((), device=device), [], []
     for x, y, _ in loader:
-        logits = model(x.to(device)).float()
-        y = y.to(device)
-        losses.append(F.cross_entropy(logits, y, reduction="sum").item())
-        y_true.append(y.cpu().numpy())
-        y_pred.append(logits.argmax(1).cpu().numpy())
-    y_true, y_pred = np.concatenate(y_true), np.concatenate(y_pred)
-    return sum(losses) / len(y_true), y_true, y_pred
+        logits = model(x.to(device, non_blocking=True)).float()
+        y = y.to(device, non_blocking=True)
+        total_loss += F.cross_entropy(logits, y, reduction="sum")
+        y_true.append(y)
+        y_pred.append(logits.argmax(1))
+    y_true, y_pred = torch.cat(y_true).cpu().numpy(), torch.cat(y_pred).cpu().numpy()
+    return float(total_loss) / len(y_true), y_true, y_pred
