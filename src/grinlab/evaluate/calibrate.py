@@ -160,7 +160,7 @@ def choose_rule(
     return best
 
 
-def _halves(parts: list[Part], seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def stratified_halves(parts: list[Part], seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per part: (half A, half B) indices, each class split in two at random (seeded)."""
     rng = np.random.default_rng(seed)
     out = []
@@ -188,7 +188,7 @@ def cross_validate(
     repeats (same layout as ``measure``) and the rules chosen on each half."""
     runs, rules = [], []
     for seed in range(repeats):
-        halves = _halves(parts, seed)
+        halves = stratified_halves(parts, seed)
         preds = [np.zeros(len(p.y), int) for p in parts]
         for fit, held in ((0, 1), (1, 0)):
             fit_parts = [Part(p.name, p.y[h[fit]], p.probs[h[fit]]) for p, h in zip(parts, halves)]
