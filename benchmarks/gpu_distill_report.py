@@ -34,7 +34,15 @@ def _training(run: Path) -> dict:
 
     rows = read_history(run)
     cfg = read_run_config(run)["config"]
-    keep = ("init_from", "augment", "batch_size", "lr", "distill_weight", "distill_temperature", "time_budget")
+    keep = (
+        "init_from",
+        "augment",
+        "batch_size",
+        "lr",
+        "distill_weight",
+        "distill_temperature",
+        "time_budget",
+    )
     return {
         **{k: cfg[k] for k in keep},
         "epochs": len(rows),
