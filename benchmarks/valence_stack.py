@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import bench_io
@@ -41,8 +42,8 @@ def model_probs(data: str) -> tuple[np.ndarray, tuple[str, ...], dict[str, dict[
     crops, plain and with flip TTA: {model: {"plain": P, "flip_tta": P}}."""
     from grinlab.classify import load_classifier
     from grinlab.data import load_splits
+    from grinlab.evaluate.calibrate import plain_and_flip_tta
     from grinlab.evaluate.onnx_eval import match_classes
-    from grinlab.evaluate.robustness import flip_tta
     from grinlab.preprocess import fit_crop
 
     valence = load_classifier(MODELS / "valence.onnx")
@@ -50,13 +51,10 @@ def model_probs(data: str) -> tuple[np.ndarray, tuple[str, ...], dict[str, dict[
     out = {}
     for name in sorted({n for s in SETS for n in s}):
         clf = valence if name == "valence" else load_classifier(MODELS / f"{name}.onnx")
-        batch = np.stack([fit_crop(im, clf.card.preprocessing) for im in ds.images])
-
-        def run(b, c=clf):
-            return np.concatenate([c.predict_prepared(b[i : i + 256]) for i in range(0, len(b), 256)])
-
-        plain = run(batch)
-        out[name] = {"plain": plain, "flip_tta": flip_tta(run, batch, plain)}
+        plain, flipped = plain_and_flip_tta(
+            clf, np.stack([fit_crop(im, clf.card.preprocessing) for im in ds.images])
+        )
+        out[name] = {"plain": plain, "flip_tta": flipped}
     return np.asarray(ds.labels, int), valence.labels, out
 
 
@@ -87,7 +85,6 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, n_classes: int):
 def cross_validated(y, labels, features: np.ndarray | None, probs: np.ndarray, repeats: int = 5) -> dict:
     """calibrate's 2-fold estimate, with a regression on ``features`` fitted per half first (None:
     the model's own ``probs``, which is exactly calibrate.cross_validate)."""
-    from grinlab.classify import DecisionRule
     from grinlab.evaluate import calibrate
 
     parts = [calibrate.Part("facehack", y, probs)]
@@ -103,12 +100,8 @@ def cross_validated(y, labels, features: np.ndarray | None, probs: np.ndarray, r
             fitted = calibrate.Part("facehack", y[fit], predict(features[fit]))
             rule = calibrate.choose_rule([fitted], labels, "macro_f1", CONSTRAINT)
             pred[held] = rule.decide(predict(features[held]))
-        # the out-of-half labels as one-hot probabilities, so calibrate.measure's argmax reads them back
-        one_hot = calibrate.Part("facehack", y, np.eye(len(labels))[pred])
-        runs.append(calibrate.measure([one_hot], DecisionRule(labels))["all"])
-    return {k: float(np.mean([r[k] for r in runs])) for k in ("accuracy", "macro_f1")} | {
-        "recall": {lab: float(np.mean([r["recall"][lab] for r in runs])) for lab in labels}
-    }
+        runs.append(calibrate.summary(y, pred, labels))
+    return calibrate.mean_metrics(runs)
 
 
 def main(argv=None) -> int:
@@ -118,7 +111,13 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     bench_io.require(args.data)
     out = Path(bench_io.output(args, "valence_stack"))
-    y, labels, probs = model_probs(args.data)
+    from grinlab.errors import GrinlabError
+
+    try:
+        y, labels, probs = model_probs(args.data)
+    except GrinlabError as exc:  # e.g. a folder without FaceHack's valence labels
+        print(f"valence_stack.py: {exc}", file=sys.stderr)
+        return 2
     rows = []
     for mode in ("plain", "flip_tta"):
         rows.append({"inputs": "valence alone, calibrate's rule (no regression)", "mode": mode,

@@ -43,7 +43,8 @@ class Part:
     probs: np.ndarray
 
 
-def _summary(y: np.ndarray, pred: np.ndarray, labels) -> dict:
+def summary(y: np.ndarray, pred: np.ndarray, labels) -> dict:
+    """Accuracy, macro-F1, balanced accuracy and per-class recall of decided labels ``pred``."""
     _, recall, _, support = per_class(confusion_matrix(y, pred, len(labels)))
     seen = support > 0
     return {
@@ -65,10 +66,10 @@ OBJECTIVES = {
 def measure(parts: list[Part], rule: DecisionRule) -> dict:
     """Metrics of the labels ``rule`` decides: pooled ("all") and per part."""
     preds = [rule.decide(p.probs) for p in parts]
-    out = {"all": _summary(np.concatenate([p.y for p in parts]), np.concatenate(preds), rule.labels)}
+    out = {"all": summary(np.concatenate([p.y for p in parts]), np.concatenate(preds), rule.labels)}
     if len(parts) > 1:
         for p, pred in zip(parts, preds):
-            out[p.name] = _summary(p.y, pred, rule.labels)
+            out[p.name] = summary(p.y, pred, rule.labels)
     return out
 
 
@@ -196,19 +197,20 @@ def cross_validate(
             rules.append(rule.describe())
             for p, h, pred in zip(parts, halves, preds):
                 pred[h[held]] = rule.decide(p.probs[h[held]])
-        run = {"all": _summary(np.concatenate([p.y for p in parts]), np.concatenate(preds), labels)}
+        run = {"all": summary(np.concatenate([p.y for p in parts]), np.concatenate(preds), labels)}
         if len(parts) > 1:
-            run.update({p.name: _summary(p.y, pred, labels) for p, pred in zip(parts, preds)})
+            run.update({p.name: summary(p.y, pred, labels) for p, pred in zip(parts, preds)})
         runs.append(run)
-    mean = {k: _mean([r[k] for r in runs]) for k in runs[0]}
+    mean = {k: mean_metrics([r[k] for r in runs]) for k in runs[0]}
     return {"method": f"2-fold, stratified, seeds 0..{repeats - 1}, mean", "metrics": mean, "rules": rules}
 
 
-def _mean(rows: list[dict]) -> dict:
+def mean_metrics(rows: list[dict]) -> dict:
+    """The mean of several ``summary``-shaped results (nested dicts averaged key by key)."""
     out = {}
     for k, v in rows[0].items():
         if isinstance(v, dict):
-            out[k] = _mean([r[k] for r in rows])
+            out[k] = mean_metrics([r[k] for r in rows])
         elif k == "n":
             out[k] = v
         else:
@@ -233,7 +235,6 @@ def val_parts(
     from ..labels import TASKS
     from ..preprocess import fit_crop
     from .onnx_eval import crop_with_pipeline, match_classes
-    from .robustness import flip_tta
 
     if split != "val":
         raise GrinlabError(
@@ -252,11 +253,21 @@ def val_parts(
         ds = match_classes(splits[split], clf.labels, clf.card.name)
         if pipeline:
             ds, _ = crop_with_pipeline(ds, detector, **(detector_options or {}))
-        batch = np.stack([fit_crop(im, spec) for im in ds.images])
-        run = lambda b: np.concatenate([clf.predict_prepared(b[i : i + 256]) for i in range(0, len(b), 256)])  # noqa: E731
-        probs = run(batch)
+        plain, flipped = plain_and_flip_tta(clf, np.stack([fit_crop(im, spec) for im in ds.images]))
         name = ds.name + (" (pipeline)" if pipeline else "")
         y = np.asarray(ds.labels, int)
-        parts["plain"].append(Part(name, y, np.asarray(probs, float)))
-        parts["flip_tta"].append(Part(name, y, np.asarray(flip_tta(run, batch, probs), float)))
+        parts["plain"].append(Part(name, y, plain))
+        parts["flip_tta"].append(Part(name, y, flipped))
     return parts
+
+
+def plain_and_flip_tta(clf, batch: np.ndarray, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """A classifier's probabilities (float64) on a batch of prepared crops, plain and with flip TTA
+    (evaluate's ``flip_tta``), run ``chunk`` crops at a time."""
+    from .robustness import flip_tta
+
+    def run(b: np.ndarray) -> np.ndarray:
+        return np.concatenate([clf.predict_prepared(b[i : i + chunk]) for i in range(0, len(b), chunk)])
+
+    plain = run(batch)
+    return np.asarray(plain, float), np.asarray(flip_tta(run, batch, plain), float)
