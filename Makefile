@@ -39,7 +39,9 @@ test: setup
 # the target says so in one line and skips, rather than failing midway through pip with ENOSPC.
 TV_MIN_FREE_GB ?= 8
 test-torchvision:
-	@free_gb=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); \
+	@case "$(TV_MIN_FREE_GB)" in ''|*[!0-9]*) \
+		echo "TV_MIN_FREE_GB must be a whole number of GB, got '$(TV_MIN_FREE_GB)'" >&2; exit 2;; esac; \
+	free_gb=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); \
 	if [ ! -f $(TV_VENV)/.installed ] && [ "$$free_gb" -lt $(TV_MIN_FREE_GB) ]; then \
 		echo "test-torchvision SKIPPED: its venv (torch 2.14.1 CUDA build + torchvision, about 6.5 GB) needs $(TV_MIN_FREE_GB) GB free and this disk has $$free_gb GB"; \
 	else \

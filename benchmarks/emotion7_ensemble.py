@@ -43,7 +43,8 @@ def main(argv=None) -> int:
     bench_io.add_output_options(p, "emotion7_ensemble.json")
     args = p.parse_args(argv)
     args.out = bench_io.output(args, "emotion7_ensemble.json")
-    bench_io.require(args.data, *args.models)
+    bench_io.require(args.data)
+    bench_io.require(*args.models, what="an emotion7 .onnx file, its card .json beside it")
     splits = load_splits(args.data, task="emotion7")
     clfs = [OnnxClassifier(m, threads=2) for m in args.models]
     # a file's name, or its path where two files share a name (a teacher and its lab-made namesake)

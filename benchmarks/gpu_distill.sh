@@ -57,15 +57,17 @@ case "${STUDENTS_SET:-one}" in
 esac
 
 prepare() {
+  local start=benchmarks/work/emotion8_e60/checkpoints/best.pt
+  [[ -f $start ]] || { echo "$start not found: make it first with bash benchmarks/make_models.sh emotion8" >&2; exit 2; }
   "$PY" benchmarks/fer2013_pack.py pack --usage Training --usage PublicTest:600 \
     "$SHARED/data/fer2013/fer2013.csv.xz" "$CARRY/fer2013_pack"
   "$PY" benchmarks/teacher_weights.py "$SHARED/models/fer_teacher_vgg_paper.onnx" \
     "$SHARED/models/fer_teacher_resnet18.onnx" --out "$CARRY/teachers" --data "$SHARED/data/fer2013/fer2013.csv.xz"
   # the FER+ start of the default student: the weights of make_models.sh emotion8's best checkpoint
-  # (1.4 MB without the optimiser's state; a float .onnx would come with its BatchNorm folded)
+  # (1.3 MB without the optimiser's state; a float .onnx would come with its BatchNorm folded)
   "$PY" -c "import sys, torch; c = torch.load(sys.argv[1], weights_only=False)
 torch.save({'model': c['model'], 'classes': c['classes']}, sys.argv[2])" \
-    benchmarks/work/emotion8_e60/checkpoints/best.pt "$CARRY/emotion8_e60_weights.pt"
+    "$start" "$CARRY/emotion8_e60_weights.pt"
   du -sh "$CARRY"
 }
 
