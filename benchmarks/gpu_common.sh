@@ -9,6 +9,7 @@ export NO_ALBUMENTATIONS_UPDATE=1
 gpu_device_start() {  # PACK CSV [--ferplus VOTES]: FER2013 (and votes) out of the carried pack
   : "${OUT:?device mode runs on the GPU machine, where the run tool sets OUT}"
   nvidia-smi -L || echo "no nvidia-smi here"
+  mkdir -p "$OUT"  # the run tool makes it; a CPU smoke test may name a new folder
   export GRINLAB_CACHE=/tmp/grinlab-cache
   "$PY" benchmarks/fer2013_pack.py unpack "$@"
 }

@@ -82,6 +82,14 @@ emotion7_ferplus_kd() {  # shipped emotion7: the same start, distilled from the 
   $G export $W/emotion7_ferplus_kd --out $M/emotion7.onnx --name emotion7 --int8 --evaluate-test --force
 }
 
+# Check (not a default step, ~35 min): the same run started from the committed int8 emotion8.onnx
+# (weights taken back to float, BatchNorm unfolded on training crops) instead of the emotion8_e60
+# checkpoint, which a fresh checkout does not have (an 80-minute run here, a GPU job's carry).
+emotion7_shipped_e8_init() {
+  $G train "${E7_NO_TEST[@]}" --lr 1e-3 --init-from $M/emotion8.onnx --out $W/emotion7_shipped_e8_init --force
+  $G export $W/emotion7_shipped_e8_init --out $W/emotion7_shipped_e8_init_int8.onnx --name emotion7_shipped_e8_init --int8 --force
+}
+
 # Comparison: a third generation, the same start distilled from the mean of the two before it
 # (both small: asking them about every augmented batch costs seconds an epoch here). 68.8% PublicTest
 # int8 against the shipped 68.6% (10 faces) and macro-F1 0.642 against 0.646: noise, not shipped.

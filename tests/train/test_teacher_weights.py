@@ -12,6 +12,7 @@ import pytest
 import torch
 from test_trainer import quick_config
 
+from grinlab.classify.onnx_classifier import OnnxClassifier
 from grinlab.errors import GrinlabError
 from grinlab.modelcard import ModelCard, sha256_file
 from grinlab.preprocess import Preprocessing, normalize
@@ -55,8 +56,9 @@ def test_onnx_weights_run_in_torch_as_in_onnx_runtime(smile_splits, smile_teache
 
 
 def test_refuses_what_is_not_a_float_zoo_export(tmp_path):
-    with pytest.raises(GrinlabError, match="does not match|not a zoo network"):
-        zoo_model_from_onnx(resolve_model("smile"))  # int8: QLinearConv, not Conv
+    # a teacher must be the file's exact function: an int8 file stays in ONNX Runtime
+    with pytest.raises(GrinlabError, match="an int8 export is not a zoo network"):
+        zoo_model_from_onnx(resolve_model("smile"))
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(GrinlabError, match="not a teacher-weights file"):
@@ -129,6 +131,29 @@ def test_training_starts_from_an_exported_network(smile_splits, resnet_export, t
     assert info["init_from"]["sha256"] == sha256_file(resnet_export)
 
 
+def test_training_starts_from_a_shipped_int8_network(smile_splits, tmp_path):
+    # only the int8 files are shipped: their weights, taken back to float, start a run (by name too)
+    shipped = resolve_model("smile")
+    spec = Preprocessing()
+    x = torch.from_numpy(normalize(FaceTorchDataset(smile_splits[1], spec).images, spec))
+    model, card = zoo_model_from_onnx(shipped, int8=True)  # parity with the dequantized graph checked
+    with torch.no_grad():
+        torch_labels = model(x).argmax(1).numpy()
+    int8_labels = OnnxClassifier(shipped).predict_input(x.numpy()).argmax(1)
+    assert card["architecture"] == "resnet_tiny (int8)"
+    assert (torch_labels == int8_labels).mean() >= 0.95  # the int8 model without its activation rounding
+
+    run = tmp_path / "run"
+    config = quick_config(
+        model="resnet_tiny", epochs=1, augment="none", lr=1e-4, init_from="smile", keep_head=True
+    )
+    history = Trainer(config, run).fit(*smile_splits)
+    info = json.loads((run / "config.json").read_text())
+    assert info["init_from"]["sha256"] == sha256_file(shipped) and info["init_from"]["name"] == "smile"
+    print("val acc after one epoch from the shipped int8 smile net:", history[0]["val_acc"])
+    assert history[0]["val_acc"] >= 0.8  # it starts from a trained net, not from scratch
+
+
 def test_the_export_of_a_transfer_run_loads_too(smile_splits, resnet_export, tmp_path):
     # a run started from another network has the new two-layer head; its float export is a teacher
     # or a start like any other (before, its second Gemm made it "not the zoo's resnet_tiny")
@@ -167,11 +192,15 @@ def test_a_bad_network_to_start_from_fails_before_the_data_loads(resnet_export, 
     damaged_card = tmp_path / "damaged.onnx"
     shutil.copy(resnet_export, damaged_card)
     damaged_card.with_suffix(".json").write_text("{")
+    SHIPPED_INT8_DOES_NOT_FIT = (
+        r"an exported resnet_tiny \(int8\) network, which does not fit.*--model resnet_tiny \("
+    )
     cases = {
         str(junk): "not a readable ONNX file",
         str(damaged_card): "model card is not valid JSON",
-        str(resolve_model("smile")): "an int8 export",
-        str(resnet_export): "an exported resnet_tiny network, which does not fit",  # run below is simple_cnn
+        # the run below is simple_cnn; the shipped int8 smile net is a resnet_tiny start too
+        str(resolve_model("smile")): SHIPPED_INT8_DOES_NOT_FIT,
+        str(resnet_export): "an exported resnet_tiny network, which does not fit",
     }
     for path, message in cases.items():
         # the data path does not exist: the network to start from is checked first

@@ -22,7 +22,7 @@ MAX_ROWS_PER_RUN = 512  # faces per ONNX Runtime call (see OnnxClassifier._run)
 DEFAULT_THREADS = 1
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
+def softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
@@ -119,7 +119,7 @@ class OnnxClassifier:
                 for i in range(0, len(x), MAX_ROWS_PER_RUN)
             ]
         )
-        return _softmax(out) if self._logits else out
+        return softmax(out) if self._logits else out
 
     def predict_input(self, x: np.ndarray) -> np.ndarray:
         """Model input already prepared by ``grinlab.preprocess.normalize``, float32 (N, C, H, W)

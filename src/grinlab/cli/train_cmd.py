@@ -134,8 +134,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--init-from",
         metavar="CKPT",
-        help="start from this checkpoint's weights (with a new head; see --keep-head), or from an exported float zoo network (.onnx, "
-        "or a teacher-weights .pt; same architecture and input)",
+        help="start from this checkpoint's weights (with a new head; see --keep-head), or from an exported zoo network (.onnx, "
+        "float or int8, or a shipped model's name such as emotion8, or a teacher-weights .pt; same architecture and input)",
     )
     g.add_argument(
         "--freeze",

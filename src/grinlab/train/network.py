@@ -50,16 +50,15 @@ def build_model(
         from .transfer import check_kept_head, load_backbone_weights, prepare_transfer
 
         if load_init:
-            if not Path(config.init_from).is_file():
-                raise GrinlabError(f"{config.init_from}: checkpoint to initialise from not found")
+            start = init_from_path(config.init_from)
             keep = num_classes if config.keep_head else None
-            report = load_backbone_weights(model, config.init_from, keep_head_classes=keep)
+            report = load_backbone_weights(model, start, keep_head_classes=keep)
             if config.keep_head:
-                check_kept_head(model, report, classes, config.init_from)
+                check_kept_head(model, report, classes, start)
             if report["source_card"] is not None:
                 model.init_source_ = _start_from_export(model, config, report["source_card"], bn_sample)
             else:
-                model.init_source_ = _start_from_checkpoint(Path(config.init_from))
+                model.init_source_ = _start_from_checkpoint(start)
         elif config.keep_head and source_state is not None:
             fit_kept_head(model, source_state, num_classes)
         freeze = None if config.freeze == "none" else config.freeze
@@ -79,19 +78,35 @@ def check_init_from(config: TrainConfig) -> None:
     from ..labels import TASKS
     from .transfer import check_kept_head, load_backbone_weights
 
-    if not Path(config.init_from).is_file():
-        raise GrinlabError(f"{config.init_from}: checkpoint to initialise from not found")
+    start = init_from_path(config.init_from)
     spec = config.preprocessing
     # a new head is put on in training, so any class count checks the backbone; a kept head needs
     # the task's own count (a folder dataset's labels are only known once it is read)
     classes = TASKS.get(config.task)
     n = len(classes) if config.keep_head and classes else 2
     model = create_model(config.model, num_classes=n, in_chans=spec.channels, input_size=spec.size)
-    report = load_backbone_weights(model, config.init_from, keep_head_classes=n if config.keep_head else None)
+    report = load_backbone_weights(model, start, keep_head_classes=n if config.keep_head else None)
     if report["source_card"] is not None:
         _check_export_input(config, report["source_card"])
     if config.keep_head and classes:
-        check_kept_head(model, report, classes, config.init_from)
+        check_kept_head(model, report, classes, start)
+
+
+def init_from_path(init_from: str) -> Path:
+    """The file a run starts from: a path, or a shipped model's name (``--init-from emotion8``: its
+    int8 file, whose weights ``teacher_weights.zoo_model_from_onnx`` takes back to float)."""
+    path = Path(init_from).expanduser()
+    if path.is_file():
+        return path
+    from ..shipped import shipped_models
+
+    models = shipped_models()
+    if init_from in models:
+        return models[init_from]
+    raise GrinlabError(
+        f"{init_from}: checkpoint to initialise from not found; give a run's checkpoint, an exported "
+        f".onnx or a shipped model's name ({', '.join(models) or 'none shipped in this install'})"
+    )
 
 
 def _check_export_input(config: TrainConfig, card: dict) -> None:
@@ -118,7 +133,7 @@ def _start_from_export(model: nn.Module, config: TrainConfig, card: dict, bn_sam
     log.info(
         "init from exported %s: %d BatchNorm layers given the training crops' statistics", card.get("name"), n
     )
-    path = Path(config.init_from)
+    path = init_from_path(config.init_from)
     return {
         "file": path.name,
         "name": card.get("name"),

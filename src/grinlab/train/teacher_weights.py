@@ -5,8 +5,10 @@ the student (ONNX Runtime would run it on the CPU, or need a CUDA build of ONNX 
 The exporter folds each BatchNorm into the convolution before it, so the ONNX file holds one weight
 and one bias per convolution. Here each convolution gets the folded weight and its BatchNorm becomes
 "add the folded bias" (mean 0, variance 1 - eps, scale 1): the same function, checked against ONNX
-Runtime on every conversion. Convolutions are matched to the graph's Conv nodes in execution order
-(forward hooks on the zoo model), which the exporter preserves.
+Runtime on every conversion. Each convolution, in execution order (forward hooks on the zoo model),
+takes the first unused Conv node of the graph whose weight has its shape: the exporter keeps
+execution order, but ONNX Runtime's int8 preparation may put a residual block's shortcut before
+its second convolution.
 
 A teacher-weights file (``.pt``) holds that state dict (float16 by default: half the bytes of the
 ONNX file, for carrying teachers to a GPU machine) with the ONNX file's card, whose name and sha256
@@ -39,11 +41,16 @@ def _card(onnx_path: Path) -> dict:
     return ModelCard.load(card_path).to_dict()  # a damaged card is one GrinlabError
 
 
-def _build(card: dict, source: str) -> nn.Module:
+INT8_SUFFIX = " (int8)"  # how grinlab export --int8 marks a card's architecture
+
+
+def _build(card: dict, source: str, int8: bool = False) -> nn.Module:
     from .zoo import create_model, list_models
 
     arch = str(card.get("architecture", ""))
-    if arch.endswith(" (int8)"):
+    if int8 and arch.endswith(INT8_SUFFIX):
+        arch = arch.removesuffix(INT8_SUFFIX)
+    elif arch.endswith(INT8_SUFFIX):
         raise GrinlabError(
             f"{source}: an int8 export is not a zoo network torch can load; give the float export of the "
             "same run (grinlab export without --int8)"
@@ -73,21 +80,33 @@ def _execution_order(model: nn.Module, kinds: tuple[type, ...], sample: torch.Te
     return order
 
 
-def zoo_model_from_onnx(onnx_path: str | Path) -> tuple[nn.Module, dict]:
+def zoo_model_from_onnx(onnx_path: str | Path, int8: bool = False) -> tuple[nn.Module, dict]:
     """(float32 torch model in eval mode, card) with the ONNX file's weights, checked against ONNX
-    Runtime. Raises GrinlabError when the file is not a float zoo network as grinlab exports it."""
+    Runtime. Raises GrinlabError when the file is not a float zoo network as grinlab exports it.
+
+    With ``int8`` an int8 export is accepted too: its weights taken back to float
+    (``dequantize.dequantized_model``), checked against that float graph. That is a start for
+    training, not the int8 model's exact function, so a teacher never takes this path."""
     import onnx
     from onnx import numpy_helper
 
+    from .dequantize import dequantized_model, is_qdq
+
     path = Path(onnx_path)
     card = _card(path)
-    model = _build(card, path.name)
+    model = _build(card, path.name, int8=int8)
     try:
-        graph = onnx.load(str(path)).graph
+        proto = onnx.load(str(path))
     except Exception as exc:  # protobuf raises DecodeError and others for a damaged file
         raise GrinlabError(
             f"{path}: not a readable ONNX file ({type(exc).__name__}); export it again with grinlab export"
         ) from None
+    if int8 and is_qdq(proto):
+        try:
+            proto = dequantized_model(proto)
+        except ValueError as exc:
+            raise GrinlabError(f"{path.name}: not an int8 export of grinlab export ({exc})") from None
+    graph = proto.graph
     inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     convs = [n for n in graph.node if n.op_type == "Conv"]
     gemms = [n for n in graph.node if n.op_type == "Gemm"]
@@ -108,11 +127,17 @@ def zoo_model_from_onnx(onnx_path: str | Path) -> tuple[nn.Module, dict]:
             f"{card.get('architecture')} ({len(t_convs)} convolutions, {len(t_linears)} linear layers)"
         )
     with torch.no_grad():
-        for k, (node, conv) in enumerate(zip(convs, t_convs, strict=True)):
-            weight = inits.get(node.input[1])
+        unused = list(convs)
+        for k, conv in enumerate(t_convs):
+            node = next((n for n in unused if _shape(inits, n.input[1]) == tuple(conv.weight.shape)), None)
+            if node is None:
+                raise GrinlabError(
+                    f"{path.name}: no Conv of the graph fits the zoo's convolution {k} "
+                    f"(weight {tuple(conv.weight.shape)})"
+                )
+            unused.remove(node)
+            weight = inits[node.input[1]]
             bias = inits.get(node.input[2]) if len(node.input) > 2 else None
-            if weight is None or tuple(weight.shape) != tuple(conv.weight.shape):
-                raise GrinlabError(f"{path.name}: Conv {node.name} does not fit the zoo's convolution {k}")
             conv.weight.copy_(torch.from_numpy(np.array(weight)))
             bias_t = torch.from_numpy(np.array(bias)) if bias is not None else torch.zeros(conv.out_channels)
             if t_bns:  # BatchNorm folded away: it becomes "+ bias"
@@ -128,16 +153,26 @@ def zoo_model_from_onnx(onnx_path: str | Path) -> tuple[nn.Module, dict]:
         for node, linear in zip(gemms, t_linears, strict=True):
             linear.weight.copy_(torch.from_numpy(np.array(inits[node.input[1]])))
             linear.bias.copy_(torch.from_numpy(np.array(inits[node.input[2]])))
-    _check_parity(model, path, card)
+    _check_parity(model, path, card, proto)
     return model, card
 
 
-def _check_parity(model: nn.Module, path: Path, card: dict) -> None:
-    from ..classify.onnx_classifier import OnnxClassifier
+def _shape(inits: dict, name: str) -> tuple | None:
+    return tuple(inits[name].shape) if name in inits else None
+
+
+def _check_parity(model: nn.Module, path: Path, card: dict, proto) -> None:
+    import onnxruntime as ort
+
+    from ..classify.onnx_classifier import softmax
 
     pre = card["preprocessing"]
     x = np.random.default_rng(0).normal(size=(16, pre["channels"], *pre["size"])).astype(np.float32)
-    expected = OnnxClassifier(path, threads=1).predict_input(x)
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    output = session.get_outputs()[0]
+    out = session.run(None, {session.get_inputs()[0].name: x})[0]
+    # read as OnnxClassifier reads it: probabilities unless the card or the output says logits
+    expected = softmax(out) if "logits" in (card.get("outputs"), output.name) else out
     with torch.no_grad():
         got = torch.softmax(model(torch.from_numpy(x)), 1).numpy()
     diff = float(np.abs(got - expected).max())

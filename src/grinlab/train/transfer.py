@@ -61,7 +61,7 @@ def _read_state_dict_once(
             "from one of its stages' runs)"
         )
     if checkpoint.lower().endswith(".onnx"):
-        model, card = zoo_model_from_onnx(checkpoint)
+        model, card = zoo_model_from_onnx(checkpoint, int8=True)  # a shipped int8 file is a start too
         return model.state_dict(), card, tuple(card.get("labels") or ()) or None
     try:
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
@@ -121,9 +121,12 @@ def load_backbone_weights(
     missing = sorted(k for k in own if not is_head(k) and k not in loadable)
     fits = any(not is_head(k) for k in loadable) and not (strict_backbone and missing)
     if source is not None and not fits:  # the card says what it is
+        from .teacher_weights import INT8_SUFFIX
+
+        arch = str(source.get("architecture"))
         raise GrinlabError(
-            f"{checkpoint_path}: an exported {source.get('architecture')} network, which does not fit this "
-            f"run's network; train with --model {source.get('architecture')} (and the network's input)"
+            f"{checkpoint_path}: an exported {arch} network, which does not fit this "
+            f"run's network; train with --model {arch.removesuffix(INT8_SUFFIX)} (and the network's input)"
         )
     if not any(not is_head(k) for k in loadable):
         raise GrinlabError(
