@@ -66,11 +66,19 @@ def test_student_learns_the_teacher_not_the_wrong_labels(splits, teacher_model, 
     assert teacher_acc > 0.65
     # pure distillation ignores the labels: the student follows the teacher; labels alone invert it
     assert val_accuracy(tmp_path / "labels_only") < 0.35
-    assert val_accuracy(distilled) >= teacher_acc - 0.05
     assert info["teachers"]["models"][0]["name"] == "teacher"
     assert len(info["teachers"]["models"][0]["sha256"]) == 64
     # the student's card says how its teacher was made, and what the teacher scored
     card = export_onnx(distilled, tmp_path / "student.onnx", name="student")
+    # "follows the teacher", measured face by face: the exported student (its best checkpoint) gives
+    # the teacher's label on most val faces (92% measured). Its accuracy alone was a weak witness:
+    # on 100 val faces it swung by up to 20 points between epochs (0.72, 0.52, 0.72, 0.71).
+    crops = FaceTorchDataset(val, Preprocessing()).images
+    student_labels = OnnxClassifier(tmp_path / "student.onnx").predict_prepared(crops).argmax(1)
+    teacher_labels = OnnxClassifier(teacher_model).predict_prepared(crops).argmax(1)
+    print("student agrees with the teacher on", (student_labels == teacher_labels).mean(), "of val")
+    assert (student_labels == teacher_labels).mean() >= 0.85
+    assert (student_labels == val.labels).mean() > 0.65
     teacher_card = ModelCard.load(teacher_model.with_suffix(".json"))
     assert card.command.startswith(f"teacher teacher ({teacher_model}, sha256 ")
     assert teacher_card.command in card.command and card.command.endswith(info["command"])
