@@ -27,6 +27,12 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def reads_logits(card_outputs: str | None, output_name: str) -> bool:
+    """A graph's output is read as logits (softmax applied here) when its card or its name says so,
+    else as probabilities."""
+    return card_outputs == "logits" or output_name == "logits"
+
+
 class OnnxClassifier:
     """``OnnxClassifier("smile.onnx")`` reads the card ``smile.json`` beside it (or takes ``card``).
 
@@ -94,7 +100,7 @@ class OnnxClassifier:
                 f"{path}: the model has {n_out} outputs but its card lists {len(self.labels)} labels "
                 f"({', '.join(self.labels)}); re-export the model so card and file agree"
             )
-        self._logits = self.card.outputs == "logits" or out.name == "logits"
+        self._logits = reads_logits(self.card.outputs, out.name)
         # after the checks of card against graph (those errors say more); a bad rule fails
         # here, when the model loads, not on the first face
         self.decision = DecisionRule.from_card(self.card)

@@ -56,7 +56,9 @@ def build_model(
             if config.keep_head:
                 check_kept_head(model, report, classes, start)
             if report["source_card"] is not None:
-                model.init_source_ = _start_from_export(model, config, report["source_card"], bn_sample)
+                model.init_source_ = _start_from_export(
+                    model, config, start, report["source_card"], bn_sample
+                )
             else:
                 model.init_source_ = _start_from_checkpoint(start)
         elif config.keep_head and source_state is not None:
@@ -118,7 +120,7 @@ def _check_export_input(config: TrainConfig, card: dict) -> None:
         )
 
 
-def _start_from_export(model: nn.Module, config: TrainConfig, card: dict, bn_sample) -> dict:
+def _start_from_export(model: nn.Module, config: TrainConfig, path: Path, card: dict, bn_sample) -> dict:
     """Check an exported network's input against the run's, unfold its BatchNorm layers; returns
     what config.json and the card say of it."""
     from ..modelcard import sha256_file
@@ -133,7 +135,6 @@ def _start_from_export(model: nn.Module, config: TrainConfig, card: dict, bn_sam
     log.info(
         "init from exported %s: %d BatchNorm layers given the training crops' statistics", card.get("name"), n
     )
-    path = init_from_path(config.init_from)
     return {
         "file": path.name,
         "name": card.get("name"),

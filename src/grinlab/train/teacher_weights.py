@@ -48,7 +48,7 @@ def _build(card: dict, source: str, int8: bool = False) -> nn.Module:
     from .zoo import create_model, list_models
 
     arch = str(card.get("architecture", ""))
-    if int8 and arch.endswith(INT8_SUFFIX):
+    if arch.endswith(INT8_SUFFIX) and int8:
         arch = arch.removesuffix(INT8_SUFFIX)
     elif arch.endswith(INT8_SUFFIX):
         raise GrinlabError(
@@ -164,15 +164,14 @@ def _shape(inits: dict, name: str) -> tuple | None:
 def _check_parity(model: nn.Module, path: Path, card: dict, proto) -> None:
     import onnxruntime as ort
 
-    from ..classify.onnx_classifier import softmax
+    from ..classify.onnx_classifier import reads_logits, softmax
 
     pre = card["preprocessing"]
     x = np.random.default_rng(0).normal(size=(16, pre["channels"], *pre["size"])).astype(np.float32)
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     output = session.get_outputs()[0]
     out = session.run(None, {session.get_inputs()[0].name: x})[0]
-    # read as OnnxClassifier reads it: probabilities unless the card or the output says logits
-    expected = softmax(out) if "logits" in (card.get("outputs"), output.name) else out
+    expected = softmax(out) if reads_logits(card.get("outputs"), output.name) else out
     with torch.no_grad():
         got = torch.softmax(model(torch.from_numpy(x)), 1).numpy()
     diff = float(np.abs(got - expected).max())
