@@ -192,6 +192,11 @@ def test_a_bad_network_to_start_from_fails_before_the_data_loads(resnet_export, 
     damaged_card = tmp_path / "damaged.onnx"
     shutil.copy(resnet_export, damaged_card)
     damaged_card.with_suffix(".json").write_text("{")
+    other_size = tmp_path / "other_size.onnx"  # a card that says 64x64 beside a 48x48 graph
+    shutil.copy(resolve_model("smile"), other_size)
+    card = json.loads(resolve_model("smile").with_suffix(".json").read_text())
+    card["preprocessing"]["size"] = [64, 64]
+    other_size.with_suffix(".json").write_text(json.dumps(card))
     SHIPPED_INT8_DOES_NOT_FIT = (
         r"an exported resnet_tiny \(int8\) network, which does not fit.*--model resnet_tiny \("
     )
@@ -201,6 +206,7 @@ def test_a_bad_network_to_start_from_fails_before_the_data_loads(resnet_export, 
         # the run below is simple_cnn; the shipped int8 smile net is a resnet_tiny start too
         str(resolve_model("smile")): SHIPPED_INT8_DOES_NOT_FIT,
         str(resnet_export): "an exported resnet_tiny network, which does not fit",
+        str(other_size): "cannot run it on its card's input .* so card and file agree",
     }
     for path, message in cases.items():
         # the data path does not exist: the network to start from is checked first

@@ -168,9 +168,15 @@ def _check_parity(model: nn.Module, path: Path, card: dict, proto) -> None:
 
     pre = card["preprocessing"]
     x = np.random.default_rng(0).normal(size=(16, pre["channels"], *pre["size"])).astype(np.float32)
-    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    output = session.get_outputs()[0]
-    out = session.run(None, {session.get_inputs()[0].name: x})[0]
+    try:
+        session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+        output = session.get_outputs()[0]
+        out = session.run(None, {session.get_inputs()[0].name: x})[0]
+    except Exception as exc:  # ORT's own exception types; e.g. a card whose input size is not the graph's
+        raise GrinlabError(
+            f"{path.name}: ONNX Runtime cannot run it on its card's input {tuple(x.shape[1:])} "
+            f"({str(exc).splitlines()[0]}); re-export the model so card and file agree"
+        ) from None
     expected = softmax(out) if reads_logits(card.get("outputs"), output.name) else out
     with torch.no_grad():
         got = torch.softmax(model(torch.from_numpy(x)), 1).numpy()
