@@ -27,8 +27,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/gpu_common.sh
-CARRY=benchmarks/work/gpu_carry
-CSV=benchmarks/work/fer2013_train.csv
+# gpu_shipped.sh runs this beside gpu_emotion8.sh from one carry: these may be set from outside
+CARRY=${GPU_CARRY:-benchmarks/work/gpu_carry}
+CSV=${GPU_CSV:-benchmarks/work/fer2013_train.csv}
+DEST=${GPU_DEST:-benchmarks/work/gpu_students}
+REPORT=${GPU_REPORT:-}  # where the table goes (default: gpu_distill_report.py's scratch folder)
 RUNS=runs/gpu_students
 
 # name | options: each student is resnet_tiny (the shipped emotion7's network and cost).
@@ -92,7 +95,7 @@ device() {
 }
 
 finish() {  # files_at
-  local src=${1:?usage: gpu_distill.sh finish FILES_AT} dest=benchmarks/work/gpu_students
+  local src=${1:?usage: gpu_distill.sh finish FILES_AT} dest=$DEST
   mkdir -p "$dest"
   # the runs' config names the device's csv: rebuild it here from the same pack (sha256-checked)
   [[ -f $CSV ]] || "$PY" benchmarks/fer2013_pack.py unpack "$CARRY/fer2013_pack" "$CSV"
@@ -102,7 +105,7 @@ finish() {  # files_at
     tar -xzf "$src/$name.tar.gz" -C "$dest"
     export_best_last "$dest" "$name"
   done
-  "$PY" benchmarks/gpu_distill_report.py "$dest"
+  "$PY" benchmarks/gpu_distill_report.py "$dest" ${REPORT:+--out "$REPORT"}
 }
 
 case "${1:-}" in

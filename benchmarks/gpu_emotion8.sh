@@ -28,11 +28,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/gpu_common.sh
-CARRY=benchmarks/work/gpu_carry_emotion8
-CSV=benchmarks/work/fer2013_ferplus_train.csv
-VOTES=benchmarks/work/ferplus_train/fer2013new.csv
+# gpu_shipped.sh runs this beside gpu_distill.sh from one carry: these may be set from outside
+CARRY=${GPU_CARRY:-benchmarks/work/gpu_carry_emotion8}
+CSV=${GPU_CSV:-benchmarks/work/fer2013_ferplus_train.csv}
+VOTES=${GPU_VOTES:-benchmarks/work/ferplus_train/fer2013new.csv}
+DEST=${GPU_DEST:-benchmarks/work/gpu_emotion8}
+REPORT=${GPU_REPORT:-benchmarks/results/gpu_emotion8}
 RUNS=runs/gpu_emotion8
-DEST=benchmarks/work/gpu_emotion8
 
 # name | options: resnet_tiny students (the shipped emotion8's network and cost), the teacher's KL
 # beside the cross-entropy on the votes: the shipped emotion8 (the CPU's 60 epochs, 83.0% int8; its
@@ -90,20 +92,23 @@ device() {
 finish() {  # files_at
   local src=${1:?usage: gpu_emotion8.sh finish FILES_AT}
   mkdir -p "$DEST"
-  for f in "$src"/*.tar.gz; do tar -xzf "$f" -C "$DEST"; done
+  local name
+  for name in ferplus_teacher "${STUDENTS[@]%%|*}"; do  # its own: gpu_shipped.sh's calls bring others
+    if [[ -f $src/$name.tar.gz ]]; then tar -xzf "$src/$name.tar.gz" -C "$DEST"; fi
+  done
   if compgen -G "$src/ferplus_teacher_r18_gpu.onnx.part*" >/dev/null; then
     cat "$src"/ferplus_teacher_r18_gpu.onnx.part* >"$DEST/ferplus_teacher_r18_gpu.onnx"
   fi
   # the runs' config names the device's csv and votes: rebuild both here from the same pack
   [[ -f $CSV && -f $VOTES ]] || "$PY" benchmarks/fer2013_pack.py unpack "$CARRY/fer2013_pack" "$CSV" --ferplus "$VOTES"
   for s in "${STUDENTS[@]}"; do
-    local name=${s%%|*}
+    name=${s%%|*}
     [[ -f $DEST/$name/metrics.jsonl ]] || { echo "$name: no run came back"; continue; }
     export_best_last "$DEST" "$name"
   done
   local also=()
   [[ -f $DEST/ferplus_teacher_r18_gpu.onnx ]] && also=(--also "$DEST/ferplus_teacher_r18_gpu.onnx")
-  "$PY" benchmarks/gpu_distill_report.py "$DEST" --task emotion8 "${also[@]}" --out benchmarks/results/gpu_emotion8
+  "$PY" benchmarks/gpu_distill_report.py "$DEST" --task emotion8 "${also[@]}" --out "$REPORT"
 }
 
 case "${1:-}" in
