@@ -7,8 +7,8 @@
 #
 # 1. Here, once (needs ../shared; about 4 minutes):
 #        bash benchmarks/gpu_shipped.sh prepare
-#    writes benchmarks/work/gpu_carry_shipped/: FER2013 Training and the first 250 PublicTest rows
-#    with their votes, and both teachers as float16 teacher-weights files. 250 rows, not the single
+#    writes benchmarks/work/gpu_carry_shipped/: FER2013 Training and the first 200 PublicTest rows
+#    with their votes, and both teachers as float16 teacher-weights files. 200 rows, not the single
 #    scripts' 600, so that carry and checkout stay under 64 MiB (prepare checks); they only show
 #    progress and pick "best" there: both checkpoints are exported and scored on all of PublicTest here.
 # 2. One device call (about 8.5 minutes):
@@ -39,20 +39,27 @@ emotion8_env() {
 }
 
 prepare() {
-  "$PY" benchmarks/fer2013_pack.py pack --usage Training --usage PublicTest:250 \
+  "$PY" benchmarks/fer2013_pack.py pack --usage Training --usage PublicTest:200 \
     --ferplus "$SHARED/data/fer2013/ferplus/fer2013new.csv" "$SHARED/data/fer2013/fer2013.csv.xz" "$CARRY/fer2013_pack"
   "$PY" benchmarks/teacher_weights.py "$SHARED/models/fer_teacher_vgg_paper.onnx" \
     "$SHARED/models/fer_teacher_resnet18.onnx" --out "$CARRY/teachers" --data "$SHARED/data/fer2013/fer2013.csv.xz"
+  # the run tool counts disk blocks, not bytes: xz takes 1.6 MB off the float16 weights, which
+  # brings the call under its limit with room to spare (device unpacks them)
+  xz -9e -T2 -f "$CARRY"/teachers/*.pt
   local checkout carry
-  checkout=$(git ls-files -z --cached --others --exclude-standard | du -cb --files0-from=- | tail -n 1 | cut -f1)
-  carry=$(du -sb "$CARRY" | cut -f1)
-  echo "checkout $checkout + carry $carry = $((checkout + carry)) bytes of the $LIMIT a call carries"
+  checkout=$(git ls-files -z --cached --others --exclude-standard | du -c --block-size=1 --files0-from=- | tail -n 1 | cut -f1)
+  carry=$(du -s --block-size=1 "$CARRY" | cut -f1)
+  echo "checkout $checkout + carry $carry = $((checkout + carry)) bytes on disk of the $LIMIT a call carries"
   ((checkout + carry <= LIMIT)) || { echo "too large for one call: carry fewer PublicTest rows" >&2; exit 1; }
 }
 
 device() {
   local t0=$SECONDS
   mkdir -p "$OUT"
+  local xz
+  for xz in "$CARRY"/teachers/*.pt.xz; do  # prepare's xz, undone with Python's lzma (no xz tool needed)
+    "$PY" -c "import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[1][:-3], 'wb'))" "$xz"
+  done
   # GPU budgets that end both inside one 10-minute call (each run starts, evaluates and packs too)
   distill_env TRAIN_SECONDS="${TRAIN_SECONDS:-360}" bash benchmarks/gpu_distill.sh device 2>&1 |
     sed -u 's/^/[emotion7] /' | tee -a "$OUT/shipped.log" &
