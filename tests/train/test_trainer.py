@@ -344,6 +344,28 @@ def test_time_budget_replans_at_each_warmup_epochs_pace(tmp_path):
     assert state["planned_epochs"] == 4
 
 
+def test_time_budget_replans_after_the_second_epoch_without_warmup(splits, tmp_path, monkeypatch):
+    # with one warmup epoch (or none) the plan was fixed by the first epoch alone: slow first epochs
+    # (here 100x the rest, as a GPU's kernel tuning makes them) cut a long budget to a few epochs
+    import grinlab.train.trainer as trainer_module
+
+    seconds = iter([100.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    real = trainer_module.Trainer._plan_epochs
+
+    def paced(self, state, history, scheduler, steps):
+        for row in history:  # the measured seconds replaced by a scripted pace, once per epoch
+            row.setdefault("scripted", next(seconds))
+            row["seconds"] = row["scripted"]
+        real(self, state, history, scheduler, steps)
+
+    monkeypatch.setattr(trainer_module.Trainer, "_plan_epochs", paced)
+    cfg = quick_config(epochs=6, scheduler="cosine", warmup_epochs=1, time_budget=104.0)
+    history = Trainer(cfg, tmp_path / "paced").fit(*splits)
+    # after epoch 1: 4 s left at 100 s an epoch -> 2 epochs; after epoch 2: 3 s left at 1 s -> 5
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5]
+    assert history[-1]["lr"] < 1e-9
+
+
 def test_channels_last_weights_train_resume_and_export(splits, tmp_path, monkeypatch):
     # a GPU run keeps its weights channels-last (faster mixed-precision convolutions); forced here on
     # the CPU, the run must still resume exactly and export a file that agrees with its checkpoint
