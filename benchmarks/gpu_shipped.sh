@@ -72,6 +72,8 @@ device() {
 
 finish() {  # files_at
   local src=${1:?usage: gpu_shipped.sh finish FILES_AT}
+  # the teachers as the runs knew them: their cards (inside) name the ONNX teachers' commands
+  xz -dkf "$CARRY"/teachers/*.pt.xz
   distill_env bash benchmarks/gpu_distill.sh finish "$src"
   emotion8_env bash benchmarks/gpu_emotion8.sh finish "$src"
 }

@@ -24,6 +24,7 @@ import json
 import os
 import shlex
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import bench_io
@@ -64,6 +65,9 @@ def main(argv=None) -> int:
     p.add_argument("--also", nargs="+", default=[], metavar="MODEL",
                    help="more .onnx files or cascade cards to measure beside them, marked not shipped")  # fmt: skip
     p.add_argument("--reports", default=str(HERE / "work" / "shipped_eval"))
+    p.add_argument("--keep-other-rows", action="store_true",
+                   help="measure only --models/--also and keep the output's other rows as they were (each "
+                        "row says when it was measured: costs compare only within one run)")  # fmt: skip
     bench_io.add_output_options(p, "shipped_models")
     args = p.parse_args(argv)
     args.out = bench_io.output(args, "shipped_models")
@@ -94,7 +98,7 @@ def main(argv=None) -> int:
                "ms_per_face_1_thread": round(onnx_ms_per_face(paths[name], 64, 30, threads=1), 4),
                "decision": DecisionRule.from_card(card).describe(),
                "decision_flip_tta": DecisionRule.from_card(card, flip_tta=True).describe(),
-               "command": card.command, "evaluations": []}  # fmt: skip
+               "command": card.command, "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "evaluations": []}  # fmt: skip
         for label, data, split, pipeline, options in EVALUATIONS.get(card.task, []):
             ds = load_splits(data, task=card.task, **options)[split]
             folder = label.split()[0].lower().replace("+", "plus")
@@ -111,11 +115,20 @@ def main(argv=None) -> int:
         rows.append(row)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"command": shlex.join(["python", *sys.argv]), "cpus": os.cpu_count(), "onnxruntime": ort.__version__,
+    command = shlex.join(["python", *sys.argv])
+    if args.keep_other_rows and out.with_suffix(".json").is_file():
+        before = json.loads(out.with_suffix(".json").read_text())
+        measured = {r["model"]: r for r in rows}
+        kept = [r for r in before["rows"] if r["model"] not in measured]
+        # the shipped first, in the table's order; a model measured now takes its old place
+        rows = [measured.pop(r["model"], r) for r in before["rows"]] + list(measured.values())
+        rows.sort(key=lambda r: not r["shipped"])
+        command = f"{before['command']}\nthen: {command}" if kept else command
+    doc = {"command": command, "cpus": os.cpu_count(), "onnxruntime": ort.__version__,
            "cost": "ONNX Runtime CPU, batch of 64 faces already at the model's input size, median of 30", "rows": rows}  # fmt: skip
     out.with_suffix(".json").write_text(json.dumps(doc, indent=2) + "\n")
-    lines = ["| model | task | data | accuracy | flip TTA | macro-F1 | ms/face (2 thr / 1 thr) | size |",
-             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| model | task | data | accuracy | flip TTA | macro-F1 | ms/face (2 thr / 1 thr) | size | measured |",
+             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     rules = [f"- {r['model']}: {r['decision']}; flip TTA: {r['decision_flip_tta']}" for r in rows
              if (r["decision"], r["decision_flip_tta"]) != ("argmax", "argmax")]  # fmt: skip
     for r in rows:
@@ -123,7 +136,8 @@ def main(argv=None) -> int:
             lines.append(
                 f"| {r['model'] if r['shipped'] else r['model'] + ' (not shipped)'} | {r['task']} | {ev['data']} (n={ev.get('n', '-')}) | {ev['accuracy']:.4f} | "
                 f"{ev.get('accuracy_flip_tta', float('nan')):.4f} | {ev['macro_f1']:.4f} | "
-                f"{r['ms_per_face_2_threads']:.3f} / {r['ms_per_face_1_thread']:.3f} | {r['size_bytes'] / 1e6:.2f} MB |"
+                f"{r['ms_per_face_2_threads']:.3f} / {r['ms_per_face_1_thread']:.3f} | {r['size_bytes'] / 1e6:.2f} MB | "
+                f"{r.get('measured', '')} |"
             )
     if rules:
         lines += ["", "Labels decided by the card's rule (the others: argmax):", *rules]

@@ -19,6 +19,7 @@ from grinlab.preprocess import Preprocessing, normalize
 from grinlab.shipped import resolve_model
 from grinlab.train.distill import Teacher
 from grinlab.train.export import export_onnx
+from grinlab.train.provenance import teacher_commands
 from grinlab.train.teacher_weights import (
     load_teacher_weights,
     save_teacher_weights,
@@ -53,6 +54,10 @@ def test_onnx_weights_run_in_torch_as_in_onnx_runtime(smile_splits, smile_teache
     diff = (torch_teacher.log_probs(x).exp() - onnx_teacher.log_probs(x).exp()).abs().max()
     assert float(diff) < 5e-3  # float16 weights
     assert np.array_equal(torch_teacher.log_probs(x).argmax(1), onnx_teacher.log_probs(x).argmax(1))
+    # a student's card says how the teacher was made: the ONNX file's card travels inside the .pt
+    made = teacher_commands({"teachers": {"models": [info.to_dict()]}})[0]
+    assert ModelCard.load(smile_teacher.with_suffix(".json")).command in made
+    assert f"float16 teacher weights of {smile_teacher.name}" in made
 
 
 def test_refuses_what_is_not_a_float_zoo_export(tmp_path):

@@ -23,10 +23,26 @@ def teacher_commands(info: dict) -> list[str]:
     card reproduces from scratch. A teacher without a card beside it is named by its sha256."""
     lines = []
     for t in info.get("teachers", {}).get("models", []):
-        card = Path(t["path"]).with_suffix(".json")
-        made = ModelCard.load(card).command if card.is_file() else "(no card beside the teacher file)"
+        made = _teacher_made_by(Path(t["path"]))
         lines.append(f"teacher {t['name']} ({t['path']}, sha256 {t['sha256'][:12]}):\n{made}")
     views = info.get("teachers", {}).get("views")
     if views and views.get("command"):
         lines.append(f"teacher views ({views['n_views']} per crop):\n{views['command']}")
     return lines
+
+
+def _teacher_made_by(path: Path) -> str:
+    """The command in the teacher's card: beside an ONNX file, or inside a teacher-weights file (a
+    float16 copy of an ONNX teacher, which keeps that file's card and sha256)."""
+    card = path.with_suffix(".json")
+    if card.is_file():
+        return ModelCard.load(card).command
+    if path.suffix == ".pt" and path.is_file():
+        import torch
+
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        if isinstance(blob, dict) and isinstance(blob.get("card"), dict):
+            source = blob["card"]
+            return (f"{source.get('command') or '(its card names no command)'}\n"
+                    f"(float16 teacher weights of {source.get('onnx_file')}: benchmarks/teacher_weights.py)")  # fmt: skip
+    return "(no card beside the teacher file)"
