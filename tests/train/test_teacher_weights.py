@@ -71,6 +71,12 @@ def test_refuses_what_is_not_a_float_zoo_export(tmp_path):
     torch.save({"format": "something-else"}, tmp_path / "other.pt")
     with pytest.raises(GrinlabError, match="not a grinlab-teacher-weights-1 file"):
         load_teacher_weights(tmp_path / "other.pt")
+    # a student exported after its teacher file was damaged: the card says so, the export goes on
+    for bad in (junk, tmp_path / "other.pt"):
+        made = teacher_commands(
+            {"teachers": {"models": [{"name": "t", "path": str(bad), "sha256": "0" * 64}]}}
+        )
+        assert "how it was made is not known" in made[0] and "not a" in made[0]
 
 
 def _batchnorms(model):

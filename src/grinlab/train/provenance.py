@@ -33,16 +33,19 @@ def teacher_commands(info: dict) -> list[str]:
 
 def _teacher_made_by(path: Path) -> str:
     """The command in the teacher's card: beside an ONNX file, or inside a teacher-weights file (a
-    float16 copy of an ONNX teacher, which keeps that file's card and sha256)."""
+    float16 copy of an ONNX teacher, which keeps that file's card and sha256). A damaged file does
+    not stop the student's export: its card says so instead."""
+    from ..errors import GrinlabError
+    from .teacher_weights import teacher_weights_card
+
     card = path.with_suffix(".json")
     if card.is_file():
         return ModelCard.load(card).command
     if path.suffix == ".pt" and path.is_file():
-        import torch
-
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        if isinstance(blob, dict) and isinstance(blob.get("card"), dict):
-            source = blob["card"]
-            return (f"{source.get('command') or '(its card names no command)'}\n"
-                    f"(float16 teacher weights of {source.get('onnx_file')}: benchmarks/teacher_weights.py)")  # fmt: skip
+        try:
+            source = teacher_weights_card(path)
+        except GrinlabError as e:
+            return f"(how it was made is not known: {e})"
+        return (f"{source.get('command') or '(its card names no command)'}\n"
+                f"(float16 teacher weights of {source.get('onnx_file')}: benchmarks/teacher_weights.py)")  # fmt: skip
     return "(no card beside the teacher file)"

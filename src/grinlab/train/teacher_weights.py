@@ -203,9 +203,8 @@ def save_teacher_weights(onnx_path: str | Path, out: str | Path, dtype: torch.dt
     return out
 
 
-def load_teacher_weights(path: str | Path) -> tuple[nn.Module, dict]:
-    """(float32 torch model in eval mode, the source ONNX file's card) from a teacher-weights file."""
-    path = Path(path)
+def _read(path: Path) -> dict:
+    """A teacher-weights file's contents (format, card, state_dict), or one GrinlabError line."""
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # a truncated or foreign file: one line, not a pickle traceback
@@ -215,6 +214,18 @@ def load_teacher_weights(path: str | Path) -> tuple[nn.Module, dict]:
         ) from e
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise GrinlabError(f"{path}: not a {FORMAT} file; make it with benchmarks/teacher_weights.py")
+    return blob
+
+
+def teacher_weights_card(path: str | Path) -> dict:
+    """The card of the ONNX file a teacher-weights file was made from (its command, sha256, ...)."""
+    return _read(Path(path))["card"]
+
+
+def load_teacher_weights(path: str | Path) -> tuple[nn.Module, dict]:
+    """(float32 torch model in eval mode, the source ONNX file's card) from a teacher-weights file."""
+    path = Path(path)
+    blob = _read(path)
     card = blob["card"]
     model = _build(card, path.name)
     state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
