@@ -38,6 +38,13 @@ emotion8_env() {
     GPU_DEST=benchmarks/work/gpu_shipped_emotion8 GPU_REPORT=benchmarks/results/gpu_shipped_emotion8 "$@"
 }
 
+unxz_teachers() {  # prepare's xz undone with Python's lzma: the GPU image need not have the xz tool
+  local xz
+  for xz in "$CARRY"/teachers/*.pt.xz; do
+    "$PY" -c "import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[1][:-3], 'wb'))" "$xz"
+  done
+}
+
 prepare() {
   "$PY" benchmarks/fer2013_pack.py pack --usage Training --usage PublicTest:200 \
     --ferplus "$SHARED/data/fer2013/ferplus/fer2013new.csv" "$SHARED/data/fer2013/fer2013.csv.xz" "$CARRY/fer2013_pack"
@@ -56,10 +63,7 @@ prepare() {
 device() {
   local t0=$SECONDS
   mkdir -p "$OUT"
-  local xz
-  for xz in "$CARRY"/teachers/*.pt.xz; do  # prepare's xz, undone with Python's lzma (no xz tool needed)
-    "$PY" -c "import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[1][:-3], 'wb'))" "$xz"
-  done
+  unxz_teachers
   # GPU budgets that end both inside one 10-minute call (each run starts, evaluates and packs too)
   distill_env TRAIN_SECONDS="${TRAIN_SECONDS:-360}" bash benchmarks/gpu_distill.sh device 2>&1 |
     sed -u 's/^/[emotion7] /' | tee -a "$OUT/shipped.log" &
@@ -73,7 +77,7 @@ device() {
 finish() {  # files_at
   local src=${1:?usage: gpu_shipped.sh finish FILES_AT}
   # the teachers as the runs knew them: their cards (inside) name the ONNX teachers' commands
-  xz -dkf "$CARRY"/teachers/*.pt.xz
+  unxz_teachers
   distill_env bash benchmarks/gpu_distill.sh finish "$src"
   emotion8_env bash benchmarks/gpu_emotion8.sh finish "$src"
 }

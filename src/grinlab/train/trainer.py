@@ -246,9 +246,10 @@ class Trainer:
                     scheduler.step(value)
                 # the first epoch's one-time costs would fix a plan far too short: plan again after
                 # the second (while budget is left) and after each warmup epoch
-                spent = sum(row["seconds"] for row in history)
-                replan = epoch <= max(1, cfg.warmup_epochs) or (epoch == 2 and spent < cfg.time_budget)
-                if cfg.time_budget and replan:
+                if cfg.time_budget and (
+                    epoch <= max(1, cfg.warmup_epochs)
+                    or (epoch == 2 and sum(row["seconds"] for row in history) < cfg.time_budget)
+                ):
                     self._plan_epochs(state, history, scheduler if per_step else None, steps)
                 improved = state["best_value"] is None or (
                     value < state["best_value"]
