@@ -96,6 +96,7 @@ device() {
 
 finish() {  # files_at
   local src=${1:?usage: gpu_distill.sh finish FILES_AT} dest=$DEST
+  [[ -d $src ]] || { echo "$src: not a folder; pass the device call's files_at folder" >&2; exit 2; }
   mkdir -p "$dest"
   # the runs' config names the device's csv: rebuild it here from the same pack (sha256-checked)
   [[ -f $CSV ]] || "$PY" benchmarks/fer2013_pack.py unpack "$CARRY/fer2013_pack" "$CSV"

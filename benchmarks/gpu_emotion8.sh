@@ -44,7 +44,11 @@ STUDENTS=(
   "kd_e60|--init-from src/grinlab/models/emotion8.onnx --keep-head --distill-weight 0.6 --lr 0.001"
   "kd_scratch|--distill-weight 0.6 --lr 0.004"
 )
-[[ ${STUDENTS_SET:-both} == continued ]] && STUDENTS=("${STUDENTS[0]}")
+case "${STUDENTS_SET:-both}" in
+  both) ;;
+  continued) STUDENTS=("${STUDENTS[0]}") ;;
+  *) echo "STUDENTS_SET is both or continued" >&2; exit 2 ;;
+esac
 
 prepare() {
   "$PY" benchmarks/fer2013_pack.py pack --usage Training --usage PublicTest:600 \
@@ -93,6 +97,7 @@ device() {
 
 finish() {  # files_at
   local src=${1:?usage: gpu_emotion8.sh finish FILES_AT}
+  [[ -d $src ]] || { echo "$src: not a folder; pass the device call's files_at folder" >&2; exit 2; }
   mkdir -p "$DEST"
   local name
   for name in ferplus_teacher "${STUDENTS[@]%%|*}"; do  # its own: gpu_shipped.sh's calls bring others

@@ -76,6 +76,7 @@ device() {
 
 finish() {  # files_at
   local src=${1:?usage: gpu_shipped.sh finish FILES_AT}
+  [[ -f $src/shipped.log ]] || { echo "$src: no shipped.log there; pass the device call's files_at folder" >&2; exit 2; }
   # the teachers as the runs knew them: their cards (inside) name the ONNX teachers' commands
   unxz_teachers
   distill_env bash benchmarks/gpu_distill.sh finish "$src"
