@@ -153,7 +153,8 @@ def quantize_measured(
     metrics = measure_splits(out_path, {k: splits[k] for k in eval_splits if k in splits}, spec, labels)
     metrics["int8"] = {
         "calibration": f"{min(len(train), CALIBRATION_IMAGES)} seeded random training crops, "
-        f"{CALIBRATION_PERCENTILE} percentile ranges",
+        f"{CALIBRATION_PERCENTILE} percentile ranges; the convolutions that read the image, and the "
+        "logits, stay float",
         **agreement(float_path, out_path, fit_images(splits["val"], spec), spec),
     }
     return metrics
@@ -299,7 +300,8 @@ def export_onnx(
 
 
 _INT8_NOTE = (
-    " int8: weights per channel, activations calibrated on training crops (metrics['int8']); the "
+    " int8: weights per channel, activations calibrated on training crops (metrics['int8']), the "
+    "input convolutions and the logits float; the "
     "split metrics were measured on this quantized file."
 )
 
