@@ -11,7 +11,11 @@ HELP = "export a run's best checkpoint to ONNX with a model card (checks torch/O
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "run_dir", metavar="RUN_DIR", help="run folder made by 'grinlab train' (or a .pt checkpoint)"
+        "run_dir",
+        metavar="RUN_DIR",
+        help="run folder made by 'grinlab train' (or a .pt checkpoint); or, with --int8, an exported "
+        "MODEL.onnx with its card, to quantize again with this version (calibrated on the training "
+        "crops its card names)",
     )
     p.add_argument(
         "--out",
@@ -50,7 +54,19 @@ def run(args: argparse.Namespace) -> int:
 
     if bool(args.branch) != bool(args.gate_label):
         raise GrinlabError("--branch and --gate-label go together (a cascade needs both)")
-    if args.branch:
+    if args.run_dir.endswith(".onnx"):
+        if not args.int8 or args.branch or args.which != "best":
+            raise GrinlabError(
+                f"{args.run_dir}: an exported model is only quantized again: add --int8 (and drop "
+                "--branch and --which)"
+            )
+        from ..train.requantize import requantize
+
+        card = requantize(
+            args.run_dir, args.out, name=args.name, force=args.force, evaluate_test=args.evaluate_test,
+            command=command_line(args),
+        )  # fmt: skip
+    elif args.branch:
         from ..train.cascade_export import export_shared_cascade
 
         if args.which != "best":
@@ -70,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
             args.run_dir, args.out, name=args.name, force=args.force, which=args.which,
             int8=args.int8, evaluate_test=args.evaluate_test, command=command_line(args),
         )  # fmt: skip
-    parity = card.metrics["onnx_parity"]["max_abs_diff"]
+    parity = card.metrics.get("onnx_parity", {}).get("max_abs_diff", float("nan"))
     line = f"wrote {args.out} and its card ({card.task}: {', '.join(card.labels)}; parity max abs diff {parity:.1e}"
     if args.int8:
         q = card.metrics["int8"]

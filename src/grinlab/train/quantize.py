@@ -99,13 +99,15 @@ def float_nodes(model_path: Path) -> list[str]:
 def input_conv_nodes(model_path: Path) -> list[str]:
     """Names of the Conv nodes that read the graph's input (the image) directly.
 
-    Why float: the image has 1 (or 3) channels, so quantizing it costs accuracy and saves nothing.
-    On the GPU-distilled emotion7 (2026-11-28), keeping its first convolution float lifted the int8
-    file's top-1 agreement with the float one from 98.7% to 99.3% on 4,096 training crops the
-    calibration did not use, and made it faster (0.157 against 0.175 ms/face, batch 64, 2 threads,
-    alternated in one run): ONNX Runtime's int8 convolution over one input channel, plus the
-    QuantizeLinear of the whole image before it, is slower than the float convolution. No other
-    single layer moved the agreement by more than 0.1 point."""
+    Why float: the image has 1 (or 3) channels and is standardised per image, so rounding it to
+    uint8 loses about half its grey levels, and the convolution over it is cheap in float. On the
+    GPU-distilled emotion7 (2026-11-28), keeping its first convolution float lifted the int8 file's
+    top-1 agreement with the float one from 98.7% to 99.3% on 4,096 training crops the calibration
+    did not use (no other single layer moved it by more than 0.1 point; a wider or symmetric range
+    for the quantized image did not help). Cost, the shipped files against their previous exports
+    alternated over 8 rounds (benchmarks/results/cost_rounds.md): median 6-9% lower with 2 threads
+    and 6-7% lower with 1, but in this VM's slow minutes the float convolution's 4x larger output
+    (batch 64) is hit harder, 0.21-0.25 against 0.19-0.20 ms/face."""
     import onnx
 
     graph = onnx.load(str(model_path)).graph
