@@ -299,6 +299,8 @@ valence_kd_vgg() {
 # (1 face); emotion8 0.162 against 0.170 ms, FER+ PublicTest 83.43% against 82.96%. valence was not:
 # with its rule calibrated again (the same calibrate command), cross-validation expected 80.2% /
 # macro-F1 0.621 against the shipped file's 80.7% / 0.647, so it keeps its first export.
+# The weights, taken back to float, stay the same to the bit (checked on emotion8), so
+# `--init-from emotion8.onnx` (emotion7_gpu's start) starts from the same network as before.
 requantize() {
   mkdir -p $W/requantized
   for m in smile emotion8; do
