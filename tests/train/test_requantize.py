@@ -77,3 +77,24 @@ def test_requantize_refuses_what_it_cannot_do_in_one_line(valence_copy, tmp_path
     assert main(["export", str(valence_copy), "--int8", "--out", out]) == 2
     assert "does not say which dataset" in one_error_line(capsys)
     assert not (tmp_path / "new.onnx").exists() and not (tmp_path / "new.json").exists()
+
+
+def test_a_float_export_is_quantized_and_a_damaged_file_is_one_line(valence_copy, tmp_path, capsys):
+    from grinlab.train.dequantize import dequantized_model, is_qdq
+
+    float_path = tmp_path / "float" / "valence_float.onnx"
+    float_path.parent.mkdir()
+    onnx.save(dequantized_model(onnx.load(str(valence_copy))), str(float_path))
+    card = json.loads(valence_copy.with_suffix(".json").read_text())
+    card["architecture"] = "resnet_tiny"
+    float_path.with_suffix(".json").write_text(json.dumps(card))
+    out = tmp_path / "q" / "valence.onnx"
+    assert main(["export", str(float_path), "--int8", "--out", str(out)]) == 0
+    assert is_qdq(onnx.load(str(out)))
+    new = ModelCard.load(out.with_suffix(".json"))
+    assert new.architecture == "resnet_tiny (int8)" and "a float export" in new.notes
+
+    float_path.write_bytes(b"not an onnx file")
+    assert main(["export", str(float_path), "--int8", "--out", str(tmp_path / "bad.onnx")]) == 2
+    assert "not a readable ONNX file" in one_error_line(capsys)
+    assert not (tmp_path / "bad.onnx").exists()

@@ -80,6 +80,11 @@ def requantize(
     out_path, new_card_path = output_paths(out_path, force)
     if out_path.resolve() == source.resolve():
         raise GrinlabError(f"{out_path}: write the new file beside the old one, then replace it")
+    try:
+        proto = onnx.load(str(source))
+    except Exception as exc:  # protobuf raises DecodeError and others for a damaged file
+        raise GrinlabError(f"{source}: not a readable ONNX file ({type(exc).__name__})") from None
+    was_int8 = is_qdq(proto)
     config = training_config(card, source)
     splits = load_run_data(config, "--int8 calibrates on the training crops its card names")
     check_split_sizes(card, splits, source)
@@ -87,16 +92,14 @@ def requantize(
     if evaluate_test and "test" not in splits:
         raise GrinlabError(f"--evaluate-test: the dataset at {config.data} has no test split")
 
-    try:
-        proto = onnx.load(str(source))
-    except Exception as exc:  # protobuf raises DecodeError and others for a damaged file
-        raise GrinlabError(f"{source}: not a readable ONNX file ({type(exc).__name__})") from None
-    was_int8 = is_qdq(proto)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(out_path.stem + ".float.tmp.onnx")
     tmp8 = out_path.with_name(out_path.stem + ".tmp8.onnx")
     try:
-        onnx.save(dequantized_model(proto) if was_int8 else proto, str(tmp))
+        try:
+            onnx.save(dequantized_model(proto) if was_int8 else proto, str(tmp))
+        except ValueError as exc:
+            raise GrinlabError(f"{source}: not an int8 export of grinlab export ({exc})") from None
         measured = quantize_measured(tmp, tmp8, card.preprocessing, splits, eval_splits, card.labels)
         os.replace(tmp8, out_path)
     finally:
