@@ -318,6 +318,10 @@ calibrate() {  # each shipped card's decision rule, chosen on val only (export w
   # valence: the best macro-F1 that keeps the accuracy of the cascade it replaced (0.8025 on val)
   $G calibrate valence --data $D/facehack --objective macro_f1 --constraint min_accuracy=0.8025 \
     --out benchmarks/results/calibration.json --write
+  # emotion7: class weights for FER2013 accuracy on PublicTest (2026-11-28: -0.0009 expected by 2-fold
+  # CV, -0.0030 with flip TTA, so the card records that argmax stays)
+  $G calibrate emotion7 --data $D/fer2013/fer2013.csv.xz --objective accuracy \
+    --out benchmarks/results/calibration.json --write
 }
 
 measure() {  # the shipped models, then the float and comparison models beside them (those built here)
