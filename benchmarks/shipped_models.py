@@ -13,6 +13,8 @@ trained it.
   GENKI figure is the full pipeline (as `grinlab evaluate --pipeline`).
 - valence and every other FaceHack model: our seeded 15% split of FaceHack train.csv.
 
+Each accuracy comes with its Wilson 95% interval (grinlab.evaluate.metrics.accuracy_interval): how
+far a held-out set of the same kind and size may land.
 Labels are decided by each card's decision rule (grinlab.classify.decision; argmax without one),
 as at run time; each row names its rule.
 """
@@ -33,6 +35,7 @@ import onnxruntime as ort
 from grinlab.classify import DecisionRule
 from grinlab.data import load_splits
 from grinlab.evaluate.compare import onnx_ms_per_face
+from grinlab.evaluate.metrics import accuracy_interval
 from grinlab.evaluate.onnx_eval import evaluate_onnx
 from grinlab.modelcard import ModelCard
 from grinlab.shipped import card_path, list_model_cards, model_size_bytes, shipped_models
@@ -57,6 +60,15 @@ EVALUATIONS = {
     "valence": [("FaceHack val", DATA / "facehack", "val", False, {})],
     "smile_polarity": [("FaceHack val (smiles)", DATA / "facehack", "val", False, {})],
 }  # fmt: skip
+
+
+def interval(ev: dict) -> str:
+    """The accuracy's Wilson 95% interval (rows measured before it was stored: from accuracy and n,
+    which give the count of correct faces exactly at 4 decimals)."""
+    if "n" not in ev:
+        return "-"
+    lo, hi = ev.get("accuracy_interval_95") or accuracy_interval(round(ev["accuracy"] * ev["n"]), ev["n"])
+    return f"{lo:.3f}-{hi:.3f}"
 
 
 def main(argv=None) -> int:
@@ -106,6 +118,7 @@ def main(argv=None) -> int:
                                     pipeline=pipeline, force=True, occlusion=False)  # fmt: skip
             ev = {"data": label, "n": summary["n"], "faces_not_found": summary["faces_not_found"],
                   "accuracy": round(summary["accuracy"], 4),
+                  "accuracy_interval_95": [round(v, 4) for v in summary["accuracy_interval_95"]],
                   "macro_f1": round(summary["macro_f1"], 4),
                   "recall": {k: round(v, 4) for k, v in summary["recall"].items()}}  # fmt: skip
             if "flip_tta" in summary:
@@ -127,14 +140,15 @@ def main(argv=None) -> int:
     doc = {"command": command, "cpus": os.cpu_count(), "onnxruntime": ort.__version__,
            "cost": "ONNX Runtime CPU, batch of 64 faces already at the model's input size, median of 30", "rows": rows}  # fmt: skip
     out.with_suffix(".json").write_text(json.dumps(doc, indent=2) + "\n")
-    lines = ["| model | task | data | accuracy | flip TTA | macro-F1 | ms/face (2 thr / 1 thr) | size | measured |",
-             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| model | task | data | accuracy | 95% interval | flip TTA | macro-F1 | ms/face (2 thr / 1 thr) | size | measured |",
+             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     rules = [f"- {r['model']}: {r['decision']}; flip TTA: {r['decision_flip_tta']}" for r in rows
              if (r["decision"], r["decision_flip_tta"]) != ("argmax", "argmax")]  # fmt: skip
     for r in rows:
         for ev in r["evaluations"] or [{"data": "-", "accuracy": float("nan"), "macro_f1": float("nan")}]:
             lines.append(
                 f"| {r['model'] if r['shipped'] else r['model'] + ' (not shipped)'} | {r['task']} | {ev['data']} (n={ev.get('n', '-')}) | {ev['accuracy']:.4f} | "
+                f"{interval(ev)} | "
                 f"{ev.get('accuracy_flip_tta', float('nan')):.4f} | {ev['macro_f1']:.4f} | "
                 f"{r['ms_per_face_2_threads']:.3f} / {r['ms_per_face_1_thread']:.3f} | {r['size_bytes'] / 1e6:.2f} MB | "
                 f"{r.get('measured', '')} |"

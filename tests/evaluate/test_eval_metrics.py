@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from grinlab.errors import GrinlabError
-from grinlab.evaluate.metrics import calibration, classification_summary, confusion_matrix, macro_f1
+from grinlab.evaluate.metrics import (
+    accuracy_interval,
+    calibration,
+    classification_summary,
+    confusion_matrix,
+    macro_f1,
+)
 
 
 def test_confusion_and_per_class():
@@ -22,6 +28,16 @@ def test_confusion_and_per_class():
     assert s["per_class"]["a"]["f1"] == pytest.approx(0.8)
     assert s["macro_f1"] == pytest.approx((0.8 + 0.5 + 2 / 3) / 3)
     assert s["recall"] == pytest.approx({"a": 2 / 3, "b": 0.5, "c": 1.0})
+
+
+def test_accuracy_interval_is_wilsons_and_stays_inside_0_1():
+    # 81 of 100: the Wilson 95% interval of the textbooks, 0.722-0.875
+    assert accuracy_interval(81, 100) == pytest.approx((0.7222, 0.8749), abs=1e-4)
+    lo, hi = accuracy_interval(510, 510)
+    assert hi == pytest.approx(1.0) and 0.99 < lo < 1.0
+    y = np.array([0, 1] * 50)
+    s = classification_summary(y, np.eye(2)[y], ("a", "b"))
+    assert s["accuracy"] == 1.0 and s["accuracy_interval_95"][1] == pytest.approx(1.0)
 
 
 def test_macro_f1_ignores_absent_classes():

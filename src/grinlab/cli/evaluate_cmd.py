@@ -128,7 +128,10 @@ def run(args) -> int:
         predict, ds, spec, out, flip_tta=args.tta, occlusion=not args.no_occlusion,
         mistakes=not args.no_mistakes, force=args.force, name=name, decision=decision,
     )  # fmt: skip
-    brief = {k: summary[k] for k in ("name", "n", "accuracy", "macro_f1", "recall", "ece", "ms_per_face")}
+    brief = {
+        k: summary[k]
+        for k in ("name", "n", "accuracy", "accuracy_interval_95", "macro_f1", "recall", "ece", "ms_per_face")
+    }
     brief["decision"] = summary.get("decision", "argmax")
     brief.update({"dataset": ds.name, "split": args.split, "faces_not_found": not_found, "report": str(out)})
     if "flip_tta" in summary:

@@ -141,7 +141,8 @@ def _markdown(s: dict, classes, has_curves: bool, has_mistakes: bool) -> str:
     lines = [
         f"# Evaluation: {s.get('name') or d['name']} on {d['name']} ({d['split']}, n={s['n']})",
         "",
-        f"- accuracy **{s['accuracy']:.4f}**, macro-F1 **{s['macro_f1']:.4f}**, ECE {s['ece']:.4f}, log loss {s['log_loss']:.4f}",
+        f"- accuracy **{s['accuracy']:.4f}** (95% interval {s['accuracy_interval_95'][0]:.3f}-{s['accuracy_interval_95'][1]:.3f}), "
+        f"macro-F1 **{s['macro_f1']:.4f}**, ECE {s['ece']:.4f}, log loss {s['log_loss']:.4f}",
     ]
     if s.get("decision"):
         lines.append(f"- labels decided by the model card's rule: {s['decision']}")
