@@ -62,3 +62,13 @@ def test_a_closed_pipe_ends_quietly():
         os.close(write_end)
         assert done.stderr.decode() == "", args
         assert done.returncode == code, args  # 141 = 128 + SIGPIPE, as a shell reports `yes | head`
+
+
+def test_models_lists_each_accuracy_with_its_95_percent_interval(capsys):
+    assert main(["models"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "accuracy" in line]
+    assert lines and all("(95% " in line for line in lines if "n=" in line)
+    # emotion7's PublicTest: 3,588 faces leave about +-1.5 points
+    val = next(line for line in lines if "n=3588" in line)
+    lo, hi = (float(v) for v in val.split("(95% ")[1].split(")")[0].split("-"))
+    assert 0.025 < hi - lo < 0.035

@@ -39,6 +39,7 @@ def run(args) -> int:
             if isinstance(m, dict) and "accuracy" in m:
                 print(
                     f"    {split}{_measured_on(card, split, m)}: accuracy {m['accuracy']:.4f}"
+                    + _interval(m)
                     + (f", macro-F1 {m['macro_f1']:.4f}" if "macro_f1" in m else "")
                 )
         if card.decision or "decision" in card.metrics:
@@ -69,3 +70,14 @@ def _measured_on(card, split: str, metrics: dict) -> str:
     if "n" in metrics:
         parts.append(f"n={metrics['n']}")
     return f" ({', '.join(parts)})" if parts else ""
+
+
+def _interval(m: dict) -> str:
+    """ " (95% a-b)": the accuracy's Wilson interval, from its n (the count of correct faces is
+    exact at the card's precision)."""
+    if not isinstance(m.get("n"), int) or m["n"] <= 0:
+        return ""
+    from ..evaluate.metrics import accuracy_interval
+
+    lo, hi = accuracy_interval(round(m["accuracy"] * m["n"]), m["n"])
+    return f" (95% {lo:.3f}-{hi:.3f})"
