@@ -106,8 +106,12 @@ def input_conv_nodes(model_path: Path) -> list[str]:
     did not use (no other single layer moved it by more than 0.1 point; a wider or symmetric range
     for the quantized image did not help). Cost, the shipped files against their previous exports
     alternated over 8 rounds (benchmarks/results/cost_rounds.md): median 6-9% lower with 2 threads
-    and 6-7% lower with 1, but in this VM's slow minutes the float convolution's 4x larger output
-    (batch 64) is hit harder, 0.21-0.25 against 0.19-0.20 ms/face."""
+    and 6-7% lower with 1, but in this VM's slow minutes the new files are hit harder, 0.21-0.25
+    against 0.19-0.20 ms/face. ONNX Runtime's profile says why: around the float convolution the
+    tensor changes layout twice (NCHWc back to NCHW, then NCHW to the int8 path's NHWC), about
+    40 of 220 us/face of memory-bound work that the all-int8 graph does on the 1-channel image
+    only. Making the first convolution exact in int8 instead would need the per-image
+    standardisation inside the graph (raw pixels are exact in uint8)."""
     import onnx
 
     graph = onnx.load(str(model_path)).graph
