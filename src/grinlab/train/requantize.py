@@ -107,17 +107,18 @@ def requantize(
         tmp8.unlink(missing_ok=True)
 
     kept = {k: v for k, v in card.metrics.items() if k not in ("val", "test", "int8")}
+    source_sha = sha256_file(source)  # the file read, whatever its card says
     what = "its int8 weights taken back to float" if was_int8 else "a float export"
     d = card.to_dict() | {
         "name": name or card.name,
         "architecture": card.architecture.removesuffix(" (int8)") + " (int8)",
         "onnx_file": out_path.name,
         "sha256": sha256_file(out_path),
-        "metrics": kept | measured | {"requantized_from": {"file": source.name, "sha256": card.sha256}},
+        "metrics": kept | measured | {"requantized_from": {"file": source.name, "sha256": source_sha}},
         "command": "\n".join(c for c in (card.command, command and f"requantize: {command}") if c),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "notes": card.notes
-        + f" Quantized again from {source.name} (sha256 {card.sha256[:12]}, {what}) by this "
+        + f" Quantized again from {source.name} (sha256 {source_sha[:12]}, {what}) by this "
         "version's int8 quantizer: its metrics were measured on the new file"
         + ("; its decision rule was chosen on the old file's probabilities (grinlab calibrate "
            "chooses it again)" if card.decision else "") + ".",
