@@ -72,6 +72,15 @@ def test_requantize_refuses_what_it_cannot_do_in_one_line(valence_copy, tmp_path
     assert main(["export", str(valence_copy), "--int8", "--out", out]) == 2
     assert "train split had 4108 faces" in one_error_line(capsys)
 
+    assert main(["export", str(tmp_path / "missing.onnx"), "--int8", "--out", out]) == 2
+    assert "missing.onnx: model file not found" in one_error_line(capsys)
+    card["dataset"]["splits"]["train"]["size"] -= 1
+    card["labels"] = ["no_smile", "smile"]  # a card of other labels than the graph's outputs
+    valence_copy.with_suffix(".json").write_text(json.dumps(card))
+    assert main(["export", str(valence_copy), "--int8", "--out", out]) == 2
+    assert "the model has 3 outputs but its card lists 2 labels" in one_error_line(capsys)
+    card["labels"] = ["no_smile", "positive_smile", "negative_smile"]
+
     del card["dataset"]["split"]
     valence_copy.with_suffix(".json").write_text(json.dumps(card))
     assert main(["export", str(valence_copy), "--int8", "--out", out]) == 2
@@ -96,5 +105,5 @@ def test_a_float_export_is_quantized_and_a_damaged_file_is_one_line(valence_copy
 
     float_path.write_bytes(b"not an onnx file")
     assert main(["export", str(float_path), "--int8", "--out", str(tmp_path / "bad.onnx")]) == 2
-    assert "not a readable ONNX file" in one_error_line(capsys)
+    assert "ONNX Runtime cannot load this model" in one_error_line(capsys)
     assert not (tmp_path / "bad.onnx").exists()

@@ -19,9 +19,9 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..classify.onnx_classifier import OnnxClassifier
 from ..errors import GrinlabError
 from ..modelcard import ModelCard, sha256_file
-from ..shipped import card_path
 
 
 def training_config(card: ModelCard, source: Path):
@@ -72,7 +72,9 @@ def requantize(
     from .export import load_run_data, output_paths, quantize_measured
 
     source = Path(model_path)
-    card = ModelCard.load(card_path(source))
+    # loading it as the runtime would checks the file, its card, and that the two agree (input
+    # size, number of labels) before minutes of calibration, not after
+    card = OnnxClassifier(source, threads=1).card
     if card.stages:
         raise GrinlabError(
             f"{source}: a cascade card; requantize its stages' files, or export the cascade again"
@@ -80,10 +82,7 @@ def requantize(
     out_path, new_card_path = output_paths(out_path, force)
     if out_path.resolve() == source.resolve():
         raise GrinlabError(f"{out_path}: write the new file beside the old one, then replace it")
-    try:
-        proto = onnx.load(str(source))
-    except Exception as exc:  # protobuf raises DecodeError and others for a damaged file
-        raise GrinlabError(f"{source}: not a readable ONNX file ({type(exc).__name__})") from None
+    proto = onnx.load(str(source))  # ONNX Runtime has read it above
     was_int8 = is_qdq(proto)
     config = training_config(card, source)
     splits = load_run_data(config, "--int8 calibrates on the training crops its card names")
