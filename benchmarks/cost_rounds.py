@@ -24,6 +24,20 @@ from grinlab.evaluate.compare import onnx_ms_per_face
 from grinlab.shipped import shipped_models
 
 
+def alternated_ms(paths: dict, rounds: int, threads=(2, 1), log: bool = False) -> dict:
+    """{name: {threads: [ms/face each round]}}: every file timed in turn, round after round."""
+    ms = {m: {t: [] for t in threads} for m in paths}
+    for r in range(rounds):
+        for t in threads:
+            for m, path in paths.items():
+                ms[m][t].append(round(onnx_ms_per_face(path, 64, 30, threads=t), 4))
+        if log:
+            print(
+                f"round {r + 1}: " + ", ".join(f"{m} {ms[m][threads[0]][-1]:.3f}" for m in paths), flush=True
+            )
+    return ms
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument(
@@ -41,14 +55,9 @@ def main(argv=None) -> int:
             print(f"{Path(sys.argv[0]).name}: {m}: not a shipped model or an .onnx file", file=sys.stderr)
             return 2
         paths[m] = path
-    ms = {m: {"2": [], "1": []} for m in paths}
-    for r in range(args.rounds):
-        for threads in (2, 1):
-            for m, path in paths.items():
-                ms[m][str(threads)].append(round(onnx_ms_per_face(path, 64, 30, threads=threads), 4))
-        print(f"round {r + 1}: " + ", ".join(f"{m} {ms[m]['2'][-1]:.3f}" for m in paths), flush=True)
-    rows = [{"model": m, "ms_per_face_2_threads": v["2"], "ms_per_face_1_thread": v["1"],
-             "median_2_threads": statistics.median(v["2"]), "median_1_thread": statistics.median(v["1"])}
+    ms = alternated_ms(paths, args.rounds, log=True)
+    rows = [{"model": m, "ms_per_face_2_threads": v[2], "ms_per_face_1_thread": v[1],
+             "median_2_threads": statistics.median(v[2]), "median_1_thread": statistics.median(v[1])}
             for m, v in ms.items()]  # fmt: skip
     doc = {"command": " ".join(["python", *sys.argv]), "rounds": args.rounds,
            "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

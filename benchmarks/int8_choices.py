@@ -21,8 +21,8 @@ from pathlib import Path
 
 import bench_io
 import numpy as np
+from cost_rounds import alternated_ms
 
-from grinlab.evaluate.compare import onnx_ms_per_face
 from grinlab.train.checkpoint import checkpoint_path
 from grinlab.train.export import export_onnx, load_run_data, onnx_probabilities
 from grinlab.train.predict import load_run_model
@@ -98,11 +98,9 @@ def main(argv=None) -> int:
     card = json.loads(float_path.with_suffix(".json").read_text())
     for row in timed[1:]:  # the timer loads a model through its card
         row["path"].with_suffix(".json").write_text(json.dumps(card))
-    for row in timed:
-        row["ms_per_face_2_threads"] = []
-    for _ in range(args.timing_rounds):
-        for row in timed:
-            row["ms_per_face_2_threads"].append(round(onnx_ms_per_face(row["path"], 64, 30, threads=2), 4))
+    ms = alternated_ms({i: row["path"] for i, row in enumerate(timed)}, args.timing_rounds, threads=(2,))
+    for i, row in enumerate(timed):
+        row["ms_per_face_2_threads"] = ms[i][2]
     for row in rows:
         row.pop("path")
     doc = {"command": " ".join(["python", *sys.argv]), "run": str(args.run), "which": args.which,

@@ -35,7 +35,7 @@ import onnxruntime as ort
 from grinlab.classify import DecisionRule
 from grinlab.data import load_splits
 from grinlab.evaluate.compare import onnx_ms_per_face
-from grinlab.evaluate.metrics import accuracy_interval
+from grinlab.evaluate.metrics import interval_of_accuracy
 from grinlab.evaluate.onnx_eval import evaluate_onnx
 from grinlab.modelcard import ModelCard
 from grinlab.shipped import card_path, list_model_cards, model_size_bytes, shipped_models
@@ -63,11 +63,10 @@ EVALUATIONS = {
 
 
 def interval(ev: dict) -> str:
-    """The accuracy's Wilson 95% interval (rows measured before it was stored: from accuracy and n,
-    which give the count of correct faces exactly at 4 decimals)."""
+    """The accuracy's Wilson 95% interval (rows measured before it was stored: from accuracy and n)."""
     if "n" not in ev:
         return "-"
-    lo, hi = ev.get("accuracy_interval_95") or accuracy_interval(round(ev["accuracy"] * ev["n"]), ev["n"])
+    lo, hi = ev.get("accuracy_interval_95") or interval_of_accuracy(ev["accuracy"], ev["n"])
     return f"{lo:.3f}-{hi:.3f}"
 
 

@@ -73,11 +73,10 @@ def _measured_on(card, split: str, metrics: dict) -> str:
 
 
 def _interval(m: dict) -> str:
-    """ " (95% a-b)": the accuracy's Wilson interval, from its n (the count of correct faces is
-    exact at the card's precision)."""
+    """ " (95% a-b)": the accuracy's Wilson interval, from the card's accuracy and n."""
     if not isinstance(m.get("n"), int) or m["n"] <= 0:
         return ""
-    from ..evaluate.metrics import accuracy_interval
+    from ..evaluate.metrics import interval_of_accuracy
 
-    lo, hi = accuracy_interval(round(m["accuracy"] * m["n"]), m["n"])
+    lo, hi = interval_of_accuracy(m["accuracy"], m["n"])
     return f" (95% {lo:.3f}-{hi:.3f})"

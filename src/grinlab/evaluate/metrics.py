@@ -105,6 +105,12 @@ def accuracy_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, flo
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
+def interval_of_accuracy(accuracy: float, n: int) -> tuple[float, float]:
+    """``accuracy_interval`` of a stored accuracy over ``n`` faces (a card's, a results file's):
+    at 4 decimals or more, accuracy * n gives the count of correct faces exactly."""
+    return accuracy_interval(round(accuracy * n), n)
+
+
 def classification_summary(y_true, probs, classes, decision=None) -> dict:
     """Accuracy, macro-F1, per-class precision/recall/F1/support, confusion, ECE (15 bins), log
     loss; ``y_true`` holds class indices, ``probs`` is (N, len(classes)). Plain JSON types only.
@@ -120,10 +126,11 @@ def classification_summary(y_true, probs, classes, decision=None) -> dict:
     y_pred = decide(probs, decision)
     cm = confusion_matrix(y_true, y_pred, len(classes))
     precision, recall, f1, support = per_class(cm)
+    correct = int((y_pred == y_true).sum())
     return {
         "n": int(len(y_true)),
-        "accuracy": float((y_pred == y_true).mean()) if len(y_true) else 0.0,
-        "accuracy_interval_95": list(accuracy_interval(int((y_pred == y_true).sum()), len(y_true))),
+        "accuracy": correct / len(y_true) if len(y_true) else 0.0,
+        "accuracy_interval_95": list(accuracy_interval(correct, len(y_true))),
         "macro_f1": macro_f1(y_true, y_pred, len(classes)),
         "per_class": {
             c: {
