@@ -111,7 +111,7 @@ def input_conv_nodes(model_path: Path) -> list[str]:
     and 6-7% lower with 1, but in this VM's slow minutes the new files are hit harder, 0.21-0.25
     against 0.19-0.20 ms/face. ONNX Runtime's profile says why: around the float convolution the
     tensor changes layout twice (NCHWc back to NCHW, then NCHW to the int8 path's NHWC), about
-    40 of 220 us/face of memory-bound work that the all-int8 graph does on the 1-channel image
+    40 of 230 us/face of memory-bound work that the all-int8 graph does on the 1-channel image
     only. Making the first convolution exact in int8 instead would need the per-image
     standardisation inside the graph (raw pixels are exact in uint8)."""
     import onnx
