@@ -291,6 +291,21 @@ valence_kd_vgg() {
   $G export $W/valence3_e8_kd_vgg --out $W/valence3_e8_kd_vgg_int8.onnx --name valence3_e8_kd_vgg --int8 --force
 }
 
+# Comparison (not a default step; 2026-11-28 night, results/valence_kd.md "Rebuilt"): the recipe
+# again from this checkout (both teachers above rebuilt, the start the shipped emotion8 file since
+# emotion8_e60's folder was gone), taught by the resnet18 alone and by both teachers (their
+# geometric mean, grinlab.train.distill). Run as two processes with OMP_NUM_THREADS=1: ~30 and ~45 min.
+valence_kd_two_teachers() {
+  local kd=(--data $D/facehack --task valence --model resnet_tiny --init-from emotion8 --distill-weight 0.7
+    --distill-temperature 2 --epochs 25 --optimizer adamw --weight-decay 5e-4 --scheduler cosine
+    --label-smoothing 0.1 --monitor val_macro_f1 --augment standard --force)
+  $G train "${kd[@]}" --teacher $W/valence_teacher_r18.onnx --out $W/valence_kd_r18
+  $G export $W/valence_kd_r18 --out $W/valence_kd_r18_int8.onnx --name valence_kd_r18 --int8 --force
+  $G train "${kd[@]}" --teacher $W/valence_teacher_r18.onnx --teacher $W/valence_teacher_vgg.onnx \
+    --out $W/valence_kd_both
+  $G export $W/valence_kd_both --out $W/valence_kd_both_int8.onnx --name valence_kd_both --int8 --force
+}
+
 # Shipped int8 files quantized again by this version's quantizer (since 2026-11-28 night the
 # convolution that reads the image stays float: results/int8_choices.md), from the committed file and
 # its card alone (their run folders are not in a checkout): `grinlab export MODEL.onnx --int8`.
