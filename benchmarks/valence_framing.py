@@ -7,7 +7,7 @@ face is cut by the runtime's aligner (`grinlab.align.crop_face`, margin 0.2 unle
 1. **Label-free**: the margin, in `crop_face`'s units, that FaceHack's crops correspond to. YuNet
    runs on each train crop (padded, since the crops are tight) and the crop's side is compared with
    the side `crop_face` would cut around that box: margin = crop side / crop_side(box, 0) - 1.
-2. **On val**: the shipped `valence` (its card's decision rule) on FaceHack val, given the dataset's
+2. **On val**: the shipped `valence` (or `--model FILE`; its card's decision rule) on FaceHack val, given the dataset's
    crops and given runtime crops (detect -> align, as `grinlab evaluate --pipeline` does) at margins
    0.2 (the runtime's default), 0.1 and 0.0, on the same faces (those YuNet finds in the unpadded
    crop).
@@ -51,6 +51,9 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=str(bench_io.SHARED / "data" / "facehack"), help="the FaceHack folder")
     p.add_argument("--yunet", default=str(bench_io.SHARED / "models" / "face_detection_yunet_2023mar.onnx"))
+    p.add_argument(
+        "--model", default=str(MODELS / "valence.onnx"), help="a valence model (default: the shipped one)"
+    )
     bench_io.add_output_options(p, "valence_framing")
     args = p.parse_args(argv)
     bench_io.require(args.data)
@@ -63,7 +66,7 @@ def main(argv=None) -> int:
     from grinlab.evaluate import calibrate
     from grinlab.evaluate.onnx_eval import match_classes
 
-    valence = load_classifier(MODELS / "valence.onnx")
+    valence = load_classifier(args.model)
     splits = {
         k: match_classes(v, valence.labels, "valence")
         for k, v in load_splits(args.data, task="valence").items()
@@ -118,7 +121,7 @@ def main(argv=None) -> int:
         f"median **{framing['median']:.2f}** (quartiles {framing['p25']:.2f} to {framing['p75']:.2f}); "
         f"the runtime cuts every face at margin {DEFAULT_MARGIN}.",
         "",
-        f"Shipped `valence` on FaceHack val, the same {len(same)} faces (YuNet finds a face in the unpadded crop), "
+        f"`{valence.card.name}` on FaceHack val, the same {len(same)} faces (YuNet finds a face in the unpadded crop), "
         f"labels by its card's rule ({meta['decision']}):",
         "",
         "| input | accuracy | macro-F1 | recall no / positive / negative smile |",
