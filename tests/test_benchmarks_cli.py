@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 # benchmarks whose inputs live in the shared data folder (each would take minutes with it)
 NEEDS_DATA = ["analyze_speed", "emotion7_ensemble", "live_speed", "shipped_models", "smile_intensity", "web_load",
               "web_abuse", "video_memory", "detection_quality", "lab_reproduce", "lab_compare", "augment_throughput",
-              "smile_experiments", "valence_experiments", "gpu_teachers_report"]  # fmt: skip
+              "smile_experiments", "valence_experiments", "gpu_teachers_report", "valence_pose", "framing"]  # fmt: skip
 
 
 def bench(name: str, *args: str, shared: Path) -> subprocess.CompletedProcess:
