@@ -46,3 +46,14 @@ def require(*paths: str | os.PathLike, what: str = "") -> None:
             hint = what or "the shared data folder; set GRINLAB_SHARED to where it is"
             print(f"{Path(sys.argv[0]).name}: {path} not found ({hint})", file=sys.stderr)
             sys.exit(2)
+
+
+def write_results(stem: str | os.PathLike, doc: dict, lines: list[str]) -> None:
+    """``stem``.json (``doc``) and ``stem``.md (``lines``), the pair most benchmarks write."""
+    import json
+
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    Path(f"{stem}.json").write_text(json.dumps(doc, indent=2) + "\n")
+    Path(f"{stem}.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {stem}.json and {stem}.md")

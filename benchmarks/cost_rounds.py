@@ -12,7 +12,6 @@ with 1. A name without ``.onnx`` is a shipped model. Writes cost_rounds.{json,md
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from datetime import datetime, timezone
@@ -63,8 +62,6 @@ def main(argv=None) -> int:
            "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
            "cost": "ONNX Runtime CPU, batch of 64 faces at the model's input size, median of 30 per measurement",
            "rows": rows}  # fmt: skip
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(doc, indent=2) + "\n")
     lines = [f"# ms/face, {args.rounds} rounds alternated ({doc['measured']})", "",
              f"{doc['cost']}. Made with `{doc['command']}`.", "",
              "| model | median, 2 threads | each round, 2 threads | median, 1 thread | each round, 1 thread |",
@@ -72,8 +69,7 @@ def main(argv=None) -> int:
     for r in rows:
         lines.append(f"| {r['model']} | {r['median_2_threads']:.3f} | {', '.join(f'{v:.3f}' for v in r['ms_per_face_2_threads'])} | "
                      f"{r['median_1_thread']:.3f} | {', '.join(f'{v:.3f}' for v in r['ms_per_face_1_thread'])} |")  # fmt: skip
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {out.with_suffix('.md')}")
+    bench_io.write_results(out, doc, lines)
     return 0
 
 

@@ -105,8 +105,6 @@ def main(argv=None) -> int:
         row.pop("path")
     doc = {"command": " ".join(["python", *sys.argv]), "run": str(args.run), "which": args.which,
            "held_training_crops": HELD, "calibration_crops": len(calibration), "val": len(val), "rows": rows}  # fmt: skip
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(doc, indent=2) + "\n")
     lines = [f"# int8 choices on `{args.run}` ({args.which} checkpoint)", "",
              f"Agreement and L1 with the float graph on {HELD} training crops the calibration did not use "
              f"(calibration: {len(calibration)} other training crops); val accuracy on {len(val)} val faces. "
@@ -117,8 +115,7 @@ def main(argv=None) -> int:
         ms = ", ".join(f"{v:.3f}" for v in r.get("ms_per_face_2_threads", [])) or "-"
         lines.append(f"| {r['choice']} | {r['agreement_held']:.4f} | {r['l1_held']:.4f} | {r['agreement_val']:.4f} | "
                      f"{r['val_accuracy']:.4f} | {ms} |")  # fmt: skip
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {out.with_suffix('.md')}")
+    bench_io.write_results(out, doc, lines)
     return 0
 
 

@@ -185,7 +185,6 @@ def main(argv=None) -> int:
             print(inputs, mode, round(rows[-1]["accuracy"], 3), round(rows[-1]["macro_f1"], 3), flush=True)
     meta = {"data": "FaceHack (seed-0 15% split)", "n_val": int(len(y["val"])), "constraint": CONSTRAINT,
             "landmarks_found": {k: int(v.sum()) for k, v in found.items()}}  # fmt: skip
-    Path(f"{out}.json").write_text(json.dumps({**meta, "signal": signal, "rows": rows}, indent=2) + "\n")
     lines = [
         f"# Head pose and mouth shape from YuNet's landmarks as a valence signal ({meta['data']})",
         "",
@@ -220,8 +219,7 @@ def main(argv=None) -> int:
             for r in rows
         ],  # fmt: skip
     ]
-    Path(f"{out}.md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {out}.json and {out}.md")
+    bench_io.write_results(out, {**meta, "signal": signal, "rows": rows}, lines)
     return 0
 
 

@@ -16,7 +16,6 @@ same halves as calibrate's cross-validation. The first row is calibrate's own es
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -130,7 +129,6 @@ def main(argv=None) -> int:
             print(rows[-1]["inputs"], mode, round(rows[-1]["macro_f1"], 3), flush=True)
     meta = {"data": "FaceHack val (seed-0 15% split)", "n": int(len(y)), "constraint": CONSTRAINT,
             "objective": "macro_f1", "method": "2-fold stratified x seeds 0..4 (calibrate's halves)", "l2": L2}  # fmt: skip
-    Path(f"{out}.json").write_text(json.dumps({**meta, "rows": rows}, indent=2) + "\n")
     lines = [
         f"# valence from the shipped heads' probabilities ({meta['data']}, n={meta['n']})",
         "",
@@ -143,8 +141,7 @@ def main(argv=None) -> int:
     for r in rows:
         lines.append(f"| {r['inputs']} | {r['mode']} | {r['accuracy']:.3f} | {r['macro_f1']:.3f} | "
                      f"{r['recall']['negative_smile']:.3f} |")  # fmt: skip
-    Path(f"{out}.md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {out}.json and {out}.md")
+    bench_io.write_results(out, {**meta, "rows": rows}, lines)
     return 0
 
 
