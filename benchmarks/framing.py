@@ -82,16 +82,14 @@ def implied_margins(images, detector) -> np.ndarray:
     return np.asarray(out)
 
 
-def measure_case(case: str, model: str, detector) -> dict:
+def measure_case(case: str, clf, detector) -> dict:
     """The model on its val split: the dataset's crops and runtime crops at each margin, same faces."""
     from grinlab.align import DEFAULT_MARGIN, crop_largest_face
-    from grinlab.classify import load_classifier
     from grinlab.data import load_splits
     from grinlab.evaluate import calibrate
     from grinlab.evaluate.onnx_eval import match_classes
 
     _, data, task, split = CASES[case]
-    clf = load_classifier(model)
     ds = match_classes(load_splits(data, task=task)[split], clf.labels, clf.card.name)
     y = np.asarray(ds.labels)
     big = [detectable(im) for im in ds.images]
@@ -144,6 +142,22 @@ def whole_photos(yunet: str) -> dict:
     return out
 
 
+def case_models(cases: list[str], model: str | None) -> dict:
+    """Each case's classifier, loaded and checked before any minutes of detection are spent."""
+    from grinlab.classify import load_classifier
+    from grinlab.errors import GrinlabError
+
+    out = {}
+    for c in cases:
+        clf = load_classifier(model or MODELS / f"{CASES[c][0]}.onnx")
+        if clf.card.task != CASES[c][2]:
+            raise GrinlabError(
+                f"{clf.card.name} is for task {clf.card.task}; case {c} needs a {CASES[c][2]} model"
+            )
+        out[c] = clf
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--yunet", default=str(bench_io.SHARED / "models" / "face_detection_yunet_2023mar.onnx"))
@@ -159,7 +173,13 @@ def main(argv=None) -> int:
     from grinlab.align import DEFAULT_MARGIN
     from grinlab.data import load_splits
     from grinlab.detect import create_detector
+    from grinlab.errors import GrinlabError
 
+    try:
+        models = case_models(cases, args.model)
+    except GrinlabError as exc:  # a missing or broken file, or a model for another task
+        print(f"framing.py: {exc}", file=sys.stderr)
+        return 2
     detector = create_detector("yunet", model_path=args.yunet, min_face_size=20)
     framing = {}
     for name, (data, task, split, most) in DATASETS.items():
@@ -171,11 +191,8 @@ def main(argv=None) -> int:
         framing[name] = {"n": int(len(m)), "of": len(pick), "median": float(np.median(m)),
                          "p25": float(np.percentile(m, 25)), "p75": float(np.percentile(m, 75))}  # fmt: skip
         print(name, json.dumps(framing[name]), flush=True)
-    results = {c: measure_case(c, args.model or str(MODELS / f"{CASES[c][0]}.onnx"), detector) for c in cases}
+    results = {c: measure_case(c, clf, detector) for c, clf in models.items()}
     whole = {} if args.model or not (DATA / "genki4k").exists() else whole_photos(args.yunet)
-    Path(f"{out}.json").write_text(
-        json.dumps({"framing": framing, "cases": results, "genki4k": whole}, indent=2) + "\n"
-    )
     lines = [
         "# The framing each model was trained on against the framing it gets at run time",
         "",
@@ -223,8 +240,7 @@ def main(argv=None) -> int:
         "Where the margin reaches past a tight crop the runtime crop repeats its edge pixels (a whole",
         "photo would show real context there), so the runtime rows mix the framing with that artefact.",
     ]
-    Path(f"{out}.md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {out}.json and {out}.md")
+    bench_io.write_results(out, {"framing": framing, "cases": results, "genki4k": whole}, lines)
     return 0
 
 

@@ -91,3 +91,19 @@ def test_the_gpu_report_reads_each_calls_timing_runs_and_profile_columns(tmp_pat
     assert "| new | device, --compile reduce-overhead | 3 | " in text and "| 20000 | 5.0 |" in text
     assert "| model | step before | step now | + compile reduce-overhead |" in text
     assert "| vgg_paper | 7.0 | 6.0 | 2.0 |" in text
+
+
+def test_framing_refuses_a_model_of_another_task_before_any_detection(facehack_dir, yunet_path, tmp_path):
+    # the label-free part runs YuNet on thousands of crops first: a wrong --model must not wait for it
+    shared = facehack_dir.parent.parent
+    smile = REPO / "src" / "grinlab" / "models" / "smile.onnx"
+    done = bench(
+        "framing", "--case", "valence", "--model", str(smile), "--out", str(tmp_path / "out"), shared=shared
+    )
+    assert done.returncode == 2, done.stderr[-500:]
+    assert "Traceback" not in done.stderr
+    assert (
+        done.stderr.strip().splitlines()[-1]
+        == "framing.py: smile is for task smile; case valence needs a valence model"
+    )
+    assert not (tmp_path / "out.md").exists()
