@@ -23,6 +23,7 @@ import bench_io
 import numpy as np
 from cost_rounds import alternated_ms
 
+from grinlab.errors import GrinlabError
 from grinlab.train.checkpoint import checkpoint_path
 from grinlab.train.export import export_onnx, load_run_data, onnx_probabilities
 from grinlab.train.predict import load_run_model
@@ -55,8 +56,12 @@ def main(argv=None) -> int:
     out = Path(bench_io.output(args, "int8_choices"))
     bench_io.require(args.run, what="a training run folder")
 
-    _, config, spec, _ = load_run_model(checkpoint_path(args.run, args.which))
-    splits = load_run_data(config, "the comparison calibrates on its training crops")
+    try:  # a folder that is not a run, or a run whose dataset is not where its config says
+        _, config, spec, _ = load_run_model(checkpoint_path(args.run, args.which))
+        splits = load_run_data(config, "the comparison calibrates on its training crops")
+    except GrinlabError as exc:
+        print(f"int8_choices.py: {exc}", file=sys.stderr)
+        return 2
     train, val = splits["train"], splits["val"]
     order = np.random.default_rng(123).permutation(len(train))
     held = fit_images(train.subset(np.sort(order[:HELD])), spec)

@@ -107,3 +107,14 @@ def test_framing_refuses_a_model_of_another_task_before_any_detection(facehack_d
         == "framing.py: smile is for task smile; case valence needs a valence model"
     )
     assert not (tmp_path / "out.md").exists()
+
+
+def test_int8_choices_says_in_one_line_that_a_folder_is_not_a_run(tmp_path):
+    (tmp_path / "not_a_run").mkdir()
+    done = bench("int8_choices", str(tmp_path / "not_a_run"), "--out", str(tmp_path / "out"), shared=tmp_path)
+    assert done.returncode == 2, done.stderr[-500:]
+    assert "Traceback" not in done.stderr
+    assert (
+        done.stderr.strip().splitlines()[-1].startswith("int8_choices.py: ")
+        and "checkpoint not found" in done.stderr
+    )
