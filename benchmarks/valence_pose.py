@@ -111,15 +111,20 @@ def main(argv=None) -> int:
     from grinlab.classify import load_classifier
     from grinlab.data import load_splits
     from grinlab.detect import create_detector
+    from grinlab.errors import GrinlabError
     from grinlab.evaluate.calibrate import plain_and_flip_tta
     from grinlab.evaluate.onnx_eval import match_classes
     from grinlab.preprocess import fit_crop
 
     valence = load_classifier(MODELS / "valence.onnx")
-    splits = {
-        k: match_classes(v, valence.labels, "valence")
-        for k, v in load_splits(args.data, task="valence").items()
-    }
+    try:  # e.g. a folder without FaceHack's valence labels
+        splits = {
+            k: match_classes(v, valence.labels, "valence")
+            for k, v in load_splits(args.data, task="valence").items()
+        }
+    except GrinlabError as exc:
+        print(f"valence_pose.py: {exc}", file=sys.stderr)
+        return 2
     neg, pos = valence.labels.index("negative_smile"), valence.labels.index("positive_smile")
     detector = create_detector("yunet", model_path=args.yunet, min_face_size=40, score_threshold=0.3)
     geo, found, y = {}, {}, {}

@@ -118,3 +118,15 @@ def test_int8_choices_says_in_one_line_that_a_folder_is_not_a_run(tmp_path):
         done.stderr.strip().splitlines()[-1].startswith("int8_choices.py: ")
         and "checkpoint not found" in done.stderr
     )
+
+
+def test_valence_pose_says_in_one_line_that_a_folder_has_no_valence_labels(
+    smilesmiled_dir, yunet_path, tmp_path
+):
+    done = bench("valence_pose", "--data", str(smilesmiled_dir), "--out", str(tmp_path / "out"),
+                 shared=smilesmiled_dir.parent.parent)  # fmt: skip
+    assert done.returncode == 2, done.stderr[-500:]
+    assert "Traceback" not in done.stderr
+    assert (
+        done.stderr.strip().splitlines()[-1].startswith("valence_pose.py: smilesmiled has smile / no_smile")
+    )
