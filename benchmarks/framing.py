@@ -66,19 +66,16 @@ def detectable(image: np.ndarray) -> np.ndarray:
 
 def implied_margins(images, detector) -> np.ndarray:
     """For each crop where YuNet finds a face: the crop_face margin whose crop has the crop's side."""
-    import cv2
+    from valence_pose import centre_face
 
     from grinlab.align import crop_side
 
     out = []
     for im in images:
         im = detectable(im)
-        h, w = im.shape[:2]
-        pad = cv2.copyMakeBorder(im, h // 2, h // 2, w // 2, w // 2, cv2.BORDER_CONSTANT)
-        boxes = detector.detect(pad)
-        if boxes:  # the face nearest the crop's centre, as valence_pose.py picks it
-            box = min(boxes, key=lambda b: (b.x + b.w / 2 - w) ** 2 + (b.y + b.h / 2 - h) ** 2)
-            out.append(max(h, w) / crop_side(box, 0.0) - 1.0)
+        box = centre_face(im, detector)
+        if box is not None:
+            out.append(max(im.shape[:2]) / crop_side(box, 0.0) - 1.0)
     return np.asarray(out)
 
 

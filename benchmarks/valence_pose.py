@@ -43,21 +43,29 @@ FEATURES = (
 )
 
 
-def geometry(images, detector) -> tuple[np.ndarray, np.ndarray]:
-    """(features (n, 8), found (n,) bool) from YuNet's landmarks on each crop padded by half its
-    size; a crop where no face is found gets the train median later (found False)."""
+def centre_face(crop: np.ndarray, detector):
+    """The face nearest the centre of a tight face crop (neighbours' faces sometimes show at the
+    edges), found in the crop padded by half its size, since detectors miss faces that touch the
+    border; its box in padded coordinates (the crop's centre is at (w, h)), or None."""
     import cv2
 
+    h, w = crop.shape[:2]
+    pad = cv2.copyMakeBorder(crop, h // 2, h // 2, w // 2, w // 2, cv2.BORDER_CONSTANT)
+    boxes = [b for b in detector.detect(pad) if b.landmarks is not None]
+    if not boxes:
+        return None
+    return min(boxes, key=lambda b: (b.x + b.w / 2 - w) ** 2 + (b.y + b.h / 2 - h) ** 2)
+
+
+def geometry(images, detector) -> tuple[np.ndarray, np.ndarray]:
+    """(features (n, 8), found (n,) bool) from YuNet's landmarks on each crop's centre_face; a
+    crop where no face is found gets the train median later (found False)."""
     feats, found = np.zeros((len(images), len(FEATURES))), np.zeros(len(images), bool)
     for i, im in enumerate(images):
-        h, w = im.shape[:2]
-        pad = cv2.copyMakeBorder(im, h // 2, h // 2, w // 2, w // 2, cv2.BORDER_CONSTANT)
-        # the face nearest the crop's centre: neighbours' faces sometimes show at the edges
-        boxes = [b for b in detector.detect(pad) if b.landmarks is not None]
-        if not boxes:
+        w = im.shape[1]
+        box = centre_face(im, detector)
+        if box is None:
             continue
-        cx, cy = w, h  # the crop's centre in padded coordinates
-        box = min(boxes, key=lambda b: (b.x + b.w / 2 - cx) ** 2 + (b.y + b.h / 2 - cy) ** 2)
         pts = np.asarray(box.landmarks, float)  # right eye, left eye, nose, right/left mouth corner
         eye = np.hypot(*(pts[1] - pts[0])) + 1e-6
         a = np.arctan2(*(pts[1] - pts[0])[::-1])
