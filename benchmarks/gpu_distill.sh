@@ -23,7 +23,10 @@
 #    (benchmarks/gpu_distill_report.py: PublicTest only; a student worth shipping is then measured
 #    with benchmarks/shipped_models.py, PrivateTest once).
 # A CPU smoke test of the device step (no GPU needed):
-#    DEVICE=cpu TRAIN_SECONDS=20 EXTRA_ARGS="--max-train-batches 4" OUT=/tmp/gd bash benchmarks/gpu_distill.sh device
+#    PYTHON=.venv/bin/python DEVICE=cpu TRAIN_SECONDS=60 EXTRA_ARGS="--max-train-batches 4 --warmup-epochs 0" \
+#      OUT=/tmp/gd bash benchmarks/gpu_distill.sh device
+#    (~3 min here; without --warmup-epochs 0 a time budget plans warmup + 1 = 3 epochs of ~75 s on
+#    this CPU and the run hits its timeout)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/gpu_common.sh

@@ -27,9 +27,13 @@
 #    benchmarks/results/gpu_teachers.{json,md} (gpu_teachers_report.py: the timings, and each
 #    teacher on PublicTest, then PrivateTest and the FER+ majority once).
 # A CPU smoke test of the device step (no GPU needed):
-#    DEVICE=cpu TRAIN_SECONDS=20 SPEED_EPOCHS=1 EXTRA_ARGS="--max-train-batches 4" OUT=/tmp/gt \
+#    PYTHON=.venv/bin/python DEVICE=cpu TRAIN_SECONDS=60 SPEED_EPOCHS=1 OUT=/tmp/gt \
+#      EXTRA_ARGS="--max-train-batches 4 --warmup-epochs 0" \
 #      PROFILE_ARGS="--device cpu --steps 1 --warmup 1 --models simple_cnn" bash benchmarks/gpu_teachers.sh device
-#    (on the CPU, reduce-overhead compiles without CUDA graphs, and the first batch pays ~20 s for it)
+#    (5.5 min here, 2026-11-29. On the CPU, reduce-overhead compiles without CUDA graphs, and the first
+#    batch pays ~20 s for it. Without --warmup-epochs 0 the teachers run warmup + 1 = 4 epochs, each
+#    validating PublicTest for ~75 s, and hit their timeout: not a fault of the GPU call.
+#    Leave `finish` out of a smoke test: it replaces benchmarks/work/gpu_teachers and the results.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/gpu_common.sh
