@@ -33,8 +33,9 @@ distill_env() {
   env GPU_CARRY=$CARRY GPU_CSV=benchmarks/work/shipped_fer2013.csv GPU_DEST=benchmarks/work/gpu_shipped_emotion7 \
     GPU_REPORT=benchmarks/results/gpu_shipped_emotion7 "$@"
 }
+# its calls of 2026-11-28 ran gpu_emotion8.sh's first pair (kd_e60, kd_scratch): finish needs the same set
 emotion8_env() {
-  env GPU_CARRY=$CARRY GPU_CSV=benchmarks/work/shipped_ferplus.csv GPU_VOTES=benchmarks/work/shipped_ferplus/fer2013new.csv \
+  env STUDENTS_SET=${STUDENTS_SET:-both} GPU_CARRY=$CARRY GPU_CSV=benchmarks/work/shipped_ferplus.csv GPU_VOTES=benchmarks/work/shipped_ferplus/fer2013new.csv \
     GPU_DEST=benchmarks/work/gpu_shipped_emotion8 GPU_REPORT=benchmarks/results/gpu_shipped_emotion8 "$@"
 }
 
