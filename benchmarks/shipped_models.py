@@ -70,6 +70,13 @@ def interval(ev: dict) -> str:
     return f"{lo:.3f}-{hi:.3f}"
 
 
+def also_row_name(card_name: str, path: Path, taken: set[str]) -> str:
+    """The row name of an --also model: its card's name, or its file path where a shipped model (or
+    another --also) has that name already: a previous export of `emotion8` keeps its card's name,
+    and its rows must neither replace the shipped model's nor pass for shipped."""
+    return card_name if card_name not in taken else str(path)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", help="default: every shipped model")
@@ -88,7 +95,8 @@ def main(argv=None) -> int:
     shipped = set(cards)
     for path in map(Path, args.also):
         card = ModelCard.load(card_path(path))
-        cards[card.name], paths[card.name] = card, path
+        name = also_row_name(card.name, path, set(cards) | set(paths))
+        cards[name], paths[name] = card, path
     if any(pipeline for c in cards.values() for *_, pipeline, _ in EVALUATIONS.get(c.task, [])):
         # the pipeline rows are the runtime's YuNet -> align -> classify: with Haar instead (the
         # auto detector's fallback) GENKI-4K loses about 30 faces and 1.3 points, silently

@@ -130,3 +130,16 @@ def test_valence_pose_says_in_one_line_that_a_folder_has_no_valence_labels(
     assert (
         done.stderr.strip().splitlines()[-1].startswith("valence_pose.py: smilesmiled has smile / no_smile")
     )
+
+
+def test_a_previous_export_of_a_shipped_model_gets_a_row_of_its_own():
+    # found 2026-11-29: the previous emotion8 passed with --also kept its card's name "emotion8", and
+    # its rows replaced the new shipped file's, marked as shipped
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from shipped_models import also_row_name
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    previous = Path("benchmarks/work/previous_int8/emotion8_2026-11-28.onnx")
+    assert also_row_name("emotion8", previous, {"emotion7", "emotion8"}) == str(previous)
+    assert also_row_name("emotion8_float", Path("emotion8_e60.onnx"), {"emotion8"}) == "emotion8_float"
