@@ -48,6 +48,8 @@ RUNS=runs/gpu_students
 # it travels with the working tree). On the CPU that start gave 68.0% PublicTest float (67.8% int8)
 # against 68.4% (68.2%) from the emotion8_e60 checkpoint it was exported from, one run each
 # (make_models.sh emotion7_shipped_e8_init), and it needs no local 80-minute run to carry.
+# Since 2026-11-29 that committed file is the second emotion8 (started from the shipped emotion7);
+# the 2026-11-28 student started from the first: git show 42b5164:src/grinlab/models/emotion8.onnx.
 # STUDENTS_SET=random_start runs the same recipe from a random start, first4 the first call's four.
 case "${STUDENTS_SET:-one}" in
   one) STUDENTS=(
