@@ -34,6 +34,7 @@ import onnxruntime as ort
 
 from grinlab.classify import DecisionRule
 from grinlab.data import load_splits
+from grinlab.errors import GrinlabError
 from grinlab.evaluate.compare import onnx_ms_per_face
 from grinlab.evaluate.metrics import interval_of_accuracy
 from grinlab.evaluate.onnx_eval import evaluate_onnx
@@ -94,7 +95,11 @@ def main(argv=None) -> int:
     cards = {c.name: c for c in list_model_cards() if not args.models or c.name in args.models}
     shipped = set(cards)
     for path in map(Path, args.also):
-        card = ModelCard.load(card_path(path))
+        try:
+            card = ModelCard.load(card_path(path))
+        except GrinlabError as exc:  # a missing file or card, or a card that is not one
+            print(f"{Path(sys.argv[0]).name}: --also {exc}", file=sys.stderr)
+            return 2
         name = also_row_name(card.name, path, set(cards) | set(paths))
         cards[name], paths[name] = card, path
     if any(pipeline for c in cards.values() for *_, pipeline, _ in EVALUATIONS.get(c.task, [])):

@@ -143,3 +143,21 @@ def test_a_previous_export_of_a_shipped_model_gets_a_row_of_its_own():
     previous = Path("benchmarks/work/previous_int8/emotion8_2026-11-28.onnx")
     assert also_row_name("emotion8", previous, {"emotion7", "emotion8"}) == str(previous)
     assert also_row_name("emotion8_float", Path("emotion8_e60.onnx"), {"emotion8"}) == "emotion8_float"
+
+
+@pytest.mark.parametrize("card", [None, "{"])
+def test_shipped_models_says_in_one_line_that_an_also_file_has_no_usable_card(fer2013_csv, tmp_path, card):
+    model = tmp_path / "previous.onnx"
+    model.write_bytes(b"not onnx")
+    if card is not None:
+        model.with_suffix(".json").write_text(card)
+    shared = fer2013_csv.parent.parent.parent
+    done = bench("shipped_models", "--models", "emotion8", "--also", str(model), "--out", str(tmp_path / "out"),
+                 shared=shared)  # fmt: skip
+    assert done.returncode == 2, done.stderr[-500:]
+    assert "Traceback" not in done.stderr
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"shipped_models.py: --also {tmp_path / 'previous.json'}: ")
+    )
