@@ -29,15 +29,20 @@ FT=(--model resnet_tiny --init-from $W/emotion7/checkpoints/best.pt --optimizer 
 
 # The emotion8 file shipped until 2026-11-29 (the first generation, requantized): the start of the
 # shipped emotion7 (gpu_distill.sh) and of the comparison steps that say "the committed emotion8.onnx",
-# taken out of git into its own folder (same file names, so its card still matches)
-emotion8_first() {
-  local dir=$W/emotion8_first
-  if [ ! -f $dir/emotion8.onnx ]; then
-    mkdir -p $dir
-    git show 42b5164:src/grinlab/models/emotion8.onnx >$dir/emotion8.onnx
-    git show 42b5164:src/grinlab/models/emotion8.json >$dir/emotion8.json
+# taken out of git into its own folder (same file names, so its card still matches). A step that
+# needs it calls need_emotion8_first first: without that commit (a shallow clone) it stops there.
+E8_FIRST=$W/emotion8_first/emotion8.onnx
+need_emotion8_first() {
+  [ -f $E8_FIRST ] && return
+  local part=$W/emotion8_first/part
+  mkdir -p $W/emotion8_first
+  if ! { git show 42b5164:src/grinlab/models/emotion8.onnx >$part.onnx &&
+    git show 42b5164:src/grinlab/models/emotion8.json >$part.json; } 2>/dev/null; then
+    rm -f $part.onnx $part.json
+    echo "make_models.sh: the first emotion8 is in git at commit 42b5164, which this checkout lacks (git fetch --unshallow)" >&2
+    return 1
   fi
-  echo $dir/emotion8.onnx
+  mv $part.json ${E8_FIRST%.onnx}.json && mv $part.onnx $E8_FIRST
 }
 
 # Shipped files are int8 (grinlab export --int8: ~2x faster on CPU, ~3.5x smaller; each card's
@@ -122,7 +127,8 @@ emotion7_gpu() {
 # 2026-11-28: best epoch 23, 68.0% PublicTest float, 67.8% int8, against 68.4% / 68.2% from the
 # checkpoint (one run each: 14 of 3,588 faces); PrivateTest not read.
 emotion7_shipped_e8_init() {
-  $G train "${E7_NO_TEST[@]}" --lr 1e-3 --init-from "$(emotion8_first)" --out $W/emotion7_shipped_e8_init --force
+  need_emotion8_first
+  $G train "${E7_NO_TEST[@]}" --lr 1e-3 --init-from $E8_FIRST --out $W/emotion7_shipped_e8_init --force
   $G export $W/emotion7_shipped_e8_init --out $W/emotion7_shipped_e8_init_int8.onnx --name emotion7_shipped_e8_init --int8 --force
 }
 
@@ -182,9 +188,10 @@ emotion8_more() {  # comparison (~25 min here): the shipped emotion8 (the commit
   # 2026-11-28 (20 epochs, ~35 min here): best epoch 17, 83.2% FER+ majority PublicTest float, 82.9%
   # int8, against the shipped 83.3% / 83.0%: the gain does not go on, so not shipped (PrivateTest not
   # read). A 40-epoch cycle was stopped at epoch 10 for lack of session time (val 81.2-82.0%).
+  need_emotion8_first
   $G train --data $D/fer2013/fer2013.csv.xz --task emotion8 --model resnet_tiny --epochs "${E8_MORE_EPOCHS:-20}" \
     --data-option ferplus="$D/fer2013/ferplus/fer2013new.csv" --data-option label_mode=soft --soft-labels \
-    --init-from "$(emotion8_first)" --keep-head --optimizer adamw --lr 5e-4 --weight-decay 5e-4 --scheduler cosine \
+    --init-from $E8_FIRST --keep-head --optimizer adamw --lr 5e-4 --weight-decay 5e-4 --scheduler cosine \
     --warmup-epochs 1 --augment standard --monitor val_acc --out $W/emotion8_more --force
   $G export $W/emotion8_more --out $W/emotion8_more_int8.onnx --name emotion8_more --int8 --force
 }
@@ -323,7 +330,8 @@ valence_kd_vgg() {
 # emotion8_e60's folder was gone), taught by the resnet18 alone and by both teachers (their
 # geometric mean, grinlab.train.distill). Run as two processes with OMP_NUM_THREADS=1: ~30 and ~45 min.
 valence_kd_two_teachers() {
-  local kd=(--data $D/facehack --task valence --model resnet_tiny --init-from "$(emotion8_first)" --distill-weight 0.7
+  need_emotion8_first
+  local kd=(--data $D/facehack --task valence --model resnet_tiny --init-from $E8_FIRST --distill-weight 0.7
     --distill-temperature 2 --epochs 25 --optimizer adamw --weight-decay 5e-4 --scheduler cosine
     --label-smoothing 0.1 --monitor val_macro_f1 --augment standard --force)
   $G train "${kd[@]}" --teacher $W/valence_teacher_r18.onnx --out $W/valence_kd_r18
